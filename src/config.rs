@@ -1,0 +1,556 @@
+//! `config.toml`: parsed in two stages — the raw file as written (every key optional, unknown
+//! keys rejected by name), then [`RawConfig::validate`] into typed [`Settings`] that the rest of
+//! the program uses. Key names are a contract (DESIGN.md §3); defaults live here.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Everything that can be wrong with a config file. Each message names the file, the key and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named with `--config` (or `HEARTH_CONFIG`) could not be read.
+    #[error("cannot read config file {path}: {source}; check the path given with --config")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// TOML syntax error or unknown/mistyped key; `toml`'s message names the key and its line.
+    #[error(
+        "config file {path} is invalid: {message}\nfix: correct or remove that key; the documented keys are listed in the shipped config.toml"
+    )]
+    Parse { path: PathBuf, message: String },
+    /// A key is present and well-typed but its value is not allowed.
+    #[error("config file {path}: `{key}` = {value} is not allowed: {fix}")]
+    Value { path: PathBuf, key: &'static str, value: String, fix: String },
+}
+
+/// The config file exactly as written. Every section and key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[audio]`: capture device and input gain.
+    pub audio: RawAudio,
+    /// `[wake]`: wake-word model and sensitivity.
+    pub wake: RawWake,
+    /// `[stt]`: whisper model, language and threads.
+    pub stt: RawStt,
+    /// `[intent]`: sentence language.
+    pub intent: RawIntent,
+    /// `[mqtt]`: the broker; absent host means the embedded broker.
+    pub mqtt: RawMqtt,
+    /// `[site]`: where this satellite stands.
+    pub site: RawSite,
+    /// `[privacy]`: what happens to transcripts.
+    pub privacy: RawPrivacy,
+    /// `[feedback]`: chime and error tone.
+    pub feedback: RawFeedback,
+    /// `[[entity]]`: devices declared by hand, for setups without MQTT discovery.
+    pub entity: Vec<RawEntity>,
+}
+
+/// `[audio]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawAudio {
+    /// cpal input device name, or "default".
+    pub device: Option<String>,
+    /// Linear gain applied to captured samples.
+    pub gain: Option<f32>,
+}
+
+/// `[wake]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawWake {
+    /// openWakeWord model name (`hey_jarvis`, `alexa`, `hey_mycroft`) or path to an .onnx file.
+    pub model: Option<String>,
+    /// Score above which the wake word fires, 0–1.
+    pub threshold: Option<f32>,
+    /// Quiet time after a detection, e.g. "2s".
+    pub refractory: Option<String>,
+}
+
+/// `[stt]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawStt {
+    /// Path to a whisper.cpp ggml model file.
+    pub model: Option<PathBuf>,
+    /// `en`, `de` or `auto`.
+    pub language: Option<String>,
+    /// whisper.cpp threads; never more than free cores (its pool busy-waits).
+    pub threads: Option<u32>,
+}
+
+/// `[intent]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawIntent {
+    /// `en` or `de`.
+    pub language: Option<String>,
+}
+
+/// `[mqtt]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawMqtt {
+    /// Broker host; absent = embedded broker on 127.0.0.1.
+    pub host: Option<String>,
+    /// Broker port.
+    pub port: Option<u16>,
+    /// Username for the broker.
+    pub username: Option<String>,
+    /// File holding the broker password (kept out of config.toml).
+    pub password_file: Option<PathBuf>,
+    /// CA certificate for TLS.
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate for TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// Client key for TLS.
+    pub tls_key: Option<PathBuf>,
+    /// MQTT client id.
+    pub client_id: Option<String>,
+    /// Home Assistant discovery prefix.
+    pub discovery_prefix: Option<String>,
+}
+
+/// `[site]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawSite {
+    /// Satellite id used in topics (`hearth/<id>/…`).
+    pub id: Option<String>,
+    /// Area the satellite stands in.
+    pub area: Option<String>,
+}
+
+/// `[privacy]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawPrivacy {
+    /// `discard`, `log` or `keep`.
+    pub transcripts: Option<String>,
+    /// How long kept transcripts live in memory, e.g. "24h".
+    pub keep_for: Option<String>,
+}
+
+/// `[feedback]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawFeedback {
+    /// Play chimes at all.
+    pub enabled: Option<bool>,
+    /// cpal output device name, or "default".
+    pub device: Option<String>,
+}
+
+/// One `[[entity]]` as written. Other Home Assistant discovery keys are allowed and kept in
+/// `discovery` for the command builder.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawEntity {
+    /// What people say.
+    pub name: String,
+    /// Other names for it.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Area it is in.
+    pub area: Option<String>,
+    /// light, switch, fan, cover, climate, lock, scene, ...
+    pub kind: String,
+    /// Topic commands go to.
+    pub command_topic: Option<String>,
+    /// Discovery schema (`json` or `default`).
+    pub schema: Option<String>,
+    /// Any further discovery keys, as in HA MQTT discovery.
+    #[serde(flatten)]
+    pub discovery: toml::Table,
+}
+
+/// Speech-to-text language choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SttLanguage {
+    /// English.
+    En,
+    /// German.
+    De,
+    /// Let whisper detect it per utterance (multilingual models only).
+    Auto,
+}
+
+impl SttLanguage {
+    /// Parses `en`, `de` or `auto`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Self::En),
+            "de" => Some(Self::De),
+            "auto" => Some(Self::Auto),
+            _ => None,
+        }
+    }
+
+    /// The whisper language code, `None` for detection.
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            Self::En => Some("en"),
+            Self::De => Some("de"),
+            Self::Auto => None,
+        }
+    }
+}
+
+/// What happens to transcripts once the intent is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TranscriptPolicy {
+    /// Keep no text (default).
+    Discard,
+    /// Write them to the journal.
+    Log,
+    /// Keep in memory for `keep_for`.
+    Keep,
+}
+
+/// Validated `[audio]`.
+#[derive(Debug, Clone)]
+pub struct AudioSettings {
+    /// cpal device name or "default".
+    pub device: String,
+    /// Linear input gain (> 0).
+    pub gain: f32,
+}
+
+/// Validated `[wake]`.
+#[derive(Debug, Clone)]
+pub struct WakeSettings {
+    /// openWakeWord model name or path.
+    pub model: String,
+    /// Detection threshold in (0, 1).
+    pub threshold: f32,
+    /// No second detection within this time.
+    pub refractory: Duration,
+}
+
+/// Validated `[stt]`.
+#[derive(Debug, Clone)]
+pub struct SttSettings {
+    /// ggml model file, resolved against the config file's folder.
+    pub model: PathBuf,
+    /// Language to transcribe.
+    pub language: SttLanguage,
+    /// whisper.cpp threads (≥ 1).
+    pub threads: u32,
+}
+
+/// Validated `[mqtt]`.
+#[derive(Debug, Clone)]
+pub struct MqttSettings {
+    /// Broker host; `None` = embedded broker on 127.0.0.1.
+    pub host: Option<String>,
+    /// Broker port.
+    pub port: u16,
+    /// Username, if any.
+    pub username: Option<String>,
+    /// Password file, if any.
+    pub password_file: Option<PathBuf>,
+    /// TLS CA file.
+    pub tls_ca: Option<PathBuf>,
+    /// TLS client certificate.
+    pub tls_cert: Option<PathBuf>,
+    /// TLS client key.
+    pub tls_key: Option<PathBuf>,
+    /// MQTT client id.
+    pub client_id: String,
+    /// HA discovery prefix.
+    pub discovery_prefix: String,
+}
+
+/// Validated `[privacy]`.
+#[derive(Debug, Clone)]
+pub struct PrivacySettings {
+    /// Transcript handling.
+    pub transcripts: TranscriptPolicy,
+    /// Lifetime of kept transcripts.
+    pub keep_for: Duration,
+}
+
+/// Validated `[feedback]`.
+#[derive(Debug, Clone)]
+pub struct FeedbackSettings {
+    /// Play tones.
+    pub enabled: bool,
+    /// Output device.
+    pub device: String,
+}
+
+/// The validated configuration every other module reads.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Capture.
+    pub audio: AudioSettings,
+    /// Wake word.
+    pub wake: WakeSettings,
+    /// Speech-to-text.
+    pub stt: SttSettings,
+    /// Intent language.
+    pub intent_language: SttLanguage,
+    /// Broker.
+    pub mqtt: MqttSettings,
+    /// Satellite id.
+    pub site_id: String,
+    /// Satellite area.
+    pub site_area: Option<String>,
+    /// Retention.
+    pub privacy: PrivacySettings,
+    /// Tones.
+    pub feedback: FeedbackSettings,
+    /// Manually declared entities.
+    pub entities: Vec<RawEntity>,
+}
+
+/// The default model path, relative to the config file's folder (or the working directory).
+pub const DEFAULT_MODEL: &str = "models/ggml-tiny.en.bin";
+
+impl RawConfig {
+    /// Parses TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })
+    }
+
+    /// Checks every value and fills defaults. Relative paths are resolved against `base`
+    /// (the config file's folder).
+    pub fn validate(self, path: &Path, base: &Path) -> Result<Settings, ConfigError> {
+        let bad = |key: &'static str, value: String, fix: &str| ConfigError::Value {
+            path: path.to_path_buf(),
+            key,
+            value,
+            fix: fix.to_string(),
+        };
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+
+        let gain = self.audio.gain.unwrap_or(1.0);
+        if !(gain.is_finite() && gain > 0.0 && gain <= 100.0) {
+            return Err(bad("audio.gain", gain.to_string(), "use a number above 0 and at most 100 (1.0 = unchanged)"));
+        }
+        let threshold = self.wake.threshold.unwrap_or(0.5);
+        if !(threshold > 0.0 && threshold < 1.0) {
+            return Err(bad("wake.threshold", threshold.to_string(), "use a number between 0 and 1, e.g. 0.5"));
+        }
+        let refractory_text = self.wake.refractory.unwrap_or_else(|| "2s".into());
+        let refractory = parse_duration(&refractory_text).ok_or_else(|| {
+            bad("wake.refractory", format!("{refractory_text:?}"), "write a duration such as \"2s\" or \"1500ms\"")
+        })?;
+
+        let stt_lang_text = self.stt.language.unwrap_or_else(|| "en".into());
+        let stt_language = SttLanguage::parse(&stt_lang_text)
+            .ok_or_else(|| bad("stt.language", format!("{stt_lang_text:?}"), "use \"en\", \"de\" or \"auto\""))?;
+        let threads = self.stt.threads.unwrap_or(2);
+        if threads == 0 || threads > 64 {
+            return Err(bad(
+                "stt.threads",
+                threads.to_string(),
+                "use 1 to the number of free cores (2 on a Pi 4 leaves cores for capture and wake word)",
+            ));
+        }
+        let intent_lang_text = self.intent.language.unwrap_or_else(|| "en".into());
+        let intent_language = match SttLanguage::parse(&intent_lang_text) {
+            Some(l @ (SttLanguage::En | SttLanguage::De)) => l,
+            _ => return Err(bad("intent.language", format!("{intent_lang_text:?}"), "use \"en\" or \"de\"")),
+        };
+
+        let site_id = self.site.id.unwrap_or_else(|| "default".into());
+        if site_id.is_empty() || !site_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(bad(
+                "site.id",
+                format!("{site_id:?}"),
+                "use letters, digits, '_' or '-' only (it becomes part of MQTT topics)",
+            ));
+        }
+
+        let transcripts_text = self.privacy.transcripts.unwrap_or_else(|| "discard".into());
+        let transcripts = match transcripts_text.as_str() {
+            "discard" => TranscriptPolicy::Discard,
+            "log" => TranscriptPolicy::Log,
+            "keep" => TranscriptPolicy::Keep,
+            _ => {
+                return Err(bad(
+                    "privacy.transcripts",
+                    format!("{transcripts_text:?}"),
+                    "use \"discard\", \"log\" or \"keep\"",
+                ));
+            }
+        };
+        let keep_for_text = self.privacy.keep_for.unwrap_or_else(|| "24h".into());
+        let keep_for = parse_duration(&keep_for_text).ok_or_else(|| {
+            bad("privacy.keep_for", format!("{keep_for_text:?}"), "write a duration such as \"24h\" or \"30m\"")
+        })?;
+
+        let port = self.mqtt.port.unwrap_or(1883);
+        if port == 0 {
+            return Err(bad("mqtt.port", "0".into(), "use the broker's port, usually 1883 (8883 with TLS)"));
+        }
+        let has_host = self.mqtt.host.as_deref().is_some_and(|h| !h.trim().is_empty());
+        if !has_host && (self.mqtt.username.is_some() || self.mqtt.tls_ca.is_some()) {
+            return Err(bad(
+                "mqtt.host",
+                "(absent)".into(),
+                "credentials and TLS need the host of your broker; without a host Hearth runs its own broker on 127.0.0.1",
+            ));
+        }
+        for (i, e) in self.entity.iter().enumerate() {
+            if e.name.trim().is_empty() {
+                return Err(bad(
+                    "entity.name",
+                    format!("\"\" (entity #{})", i + 1),
+                    "give every [[entity]] the name people say",
+                ));
+            }
+        }
+
+        Ok(Settings {
+            audio: AudioSettings { device: self.audio.device.unwrap_or_else(|| "default".into()), gain },
+            wake: WakeSettings { model: self.wake.model.unwrap_or_else(|| "hey_jarvis".into()), threshold, refractory },
+            stt: SttSettings {
+                model: resolve(self.stt.model.unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))),
+                language: stt_language,
+                threads,
+            },
+            intent_language,
+            mqtt: MqttSettings {
+                host: self.mqtt.host.filter(|h| !h.trim().is_empty()),
+                port,
+                username: self.mqtt.username,
+                password_file: self.mqtt.password_file.map(resolve),
+                tls_ca: self.mqtt.tls_ca.map(resolve),
+                tls_cert: self.mqtt.tls_cert.map(resolve),
+                tls_key: self.mqtt.tls_key.map(resolve),
+                client_id: self.mqtt.client_id.unwrap_or_else(|| format!("hearth-{site_id}")),
+                discovery_prefix: self.mqtt.discovery_prefix.unwrap_or_else(|| "homeassistant".into()),
+            },
+            site_id,
+            site_area: self.site.area,
+            privacy: PrivacySettings { transcripts, keep_for },
+            feedback: FeedbackSettings {
+                enabled: self.feedback.enabled.unwrap_or(true),
+                device: self.feedback.device.unwrap_or_else(|| "default".into()),
+            },
+            entities: self.entity,
+        })
+    }
+}
+
+impl Settings {
+    /// Loads settings: the given file, else `$HEARTH_CONFIG`, else `./config.toml` if present,
+    /// else built-in defaults (relative paths then resolve against the working directory).
+    pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
+        let chosen = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("HEARTH_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()));
+        match chosen {
+            Some(path) => Self::from_file(&path),
+            None => RawConfig::default().validate(Path::new("(built-in defaults)"), Path::new("")),
+        }
+    }
+
+    /// Reads and validates one config file.
+    pub fn from_file(path: &Path) -> Result<Settings, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        RawConfig::parse(&text, path)?.validate(path, &base)
+    }
+}
+
+/// Parses "1500ms", "2s", "1.5s", "30m", "24h", "2d"; `None` when malformed.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.trim().parse().ok()?;
+    if !value.is_finite() || value < 0.0 {
+        return None;
+    }
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86400.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        RawConfig::parse(text, Path::new("test.toml"))?.validate(Path::new("test.toml"), Path::new("/etc/hearth"))
+    }
+
+    #[test]
+    fn shipped_config_parses_and_matches_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+        let s = Settings::from_file(&path).expect("shipped config.toml must be valid");
+        assert_eq!(s.stt.language, SttLanguage::En);
+        assert!(s.stt.model.ends_with(DEFAULT_MODEL));
+        assert_eq!(s.wake.model, "hey_jarvis");
+        assert_eq!(s.privacy.transcripts, TranscriptPolicy::Discard);
+        assert_eq!(s.mqtt.host, None, "the shipped config must use the embedded broker");
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = parse("").unwrap();
+        assert_eq!(s.stt.threads, 2);
+        assert_eq!(s.stt.model, Path::new("/etc/hearth/models/ggml-tiny.en.bin"));
+        assert_eq!(s.wake.refractory, Duration::from_secs(2));
+        assert_eq!(s.privacy.keep_for, Duration::from_secs(86400));
+        assert_eq!(s.mqtt.port, 1883);
+        assert_eq!(s.mqtt.client_id, "hearth-default");
+        assert_eq!(s.mqtt.discovery_prefix, "homeassistant");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = parse("[stt]\nmodle = \"x.bin\"\n").unwrap_err().to_string();
+        assert!(err.contains("modle"), "{err}");
+        assert!(err.contains("test.toml"), "{err}");
+        let err = parse("[sttt]\nmodel = \"x.bin\"\n").unwrap_err().to_string();
+        assert!(err.contains("sttt"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_key_and_fix() {
+        let err = parse("[stt]\nlanguage = \"fr\"\n").unwrap_err().to_string();
+        assert!(err.contains("stt.language") && err.contains("\"auto\""), "{err}");
+        let err = parse("[wake]\nthreshold = 1.5\n").unwrap_err().to_string();
+        assert!(err.contains("wake.threshold"), "{err}");
+        let err = parse("[privacy]\nkeep_for = \"forever\"\n").unwrap_err().to_string();
+        assert!(err.contains("privacy.keep_for"), "{err}");
+        let err = parse("[intent]\nlanguage = \"auto\"\n").unwrap_err().to_string();
+        assert!(err.contains("intent.language"), "{err}");
+        let err = parse("[site]\nid = \"my kitchen\"\n").unwrap_err().to_string();
+        assert!(err.contains("site.id"), "{err}");
+    }
+
+    #[test]
+    fn entities_keep_extra_discovery_keys() {
+        let s = parse(
+            "[[entity]]\nname = \"Kitchen Light\"\nkind = \"light\"\ncommand_topic = \"z2m/k/set\"\nschema = \"json\"\nbrightness_scale = 254\n",
+        )
+        .unwrap();
+        assert_eq!(s.entities.len(), 1);
+        assert_eq!(s.entities[0].discovery.get("brightness_scale").and_then(|v| v.as_integer()), Some(254));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("2"), None);
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("3 weeks"), None);
+    }
+}

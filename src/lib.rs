@@ -1,0 +1,17 @@
+//! Hearth: a voice assistant for the home that never sends a word out of the house.
+//!
+//! # Layout
+//! One module per pipeline stage; dependencies point one way and nothing imports the wiring.
+//!
+//! - [`config`]: `config.toml` parsed (unknown keys rejected) and validated into [`config::Settings`].
+//! - [`audio`]: capture sources (microphone, WAV file, raw stdin), downmix and resampling to
+//!   16 kHz mono `f32`.
+//! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
+//! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
+//! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
+
+pub mod audio;
+// WIP(lead) pub mod cli;
+pub mod config;
+pub mod model;
+// WIP(lead) pub mod stt;
