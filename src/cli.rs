@@ -89,6 +89,36 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Measure speed and accuracy (see BENCHMARKS.md and bench/).
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+/// `hearth bench …`.
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Speech-to-text: tuned decoding vs whisper.cpp defaults on the same clips, alternating.
+    /// A `clip.txt` beside `clip.wav` holds the reference text for the word error rate.
+    Stt {
+        /// Command clips (WAV).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// ggml model file.
+        #[arg(long, default_value = crate::config::DEFAULT_MODEL)]
+        model: PathBuf,
+        /// Language.
+        #[arg(long, value_enum, default_value = "en")]
+        language: LanguageArg,
+        /// whisper.cpp threads.
+        #[arg(long, default_value_t = 2)]
+        threads: u32,
+        /// Timed runs per clip and setting (after one warm-up).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 /// `hearth model …`.
@@ -176,6 +206,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             transcribe(&files, &options, json)
         }
         Command::Model { action } => model_command(action),
+        Command::Bench { what: BenchCommand::Stt { files, model, language, threads, runs } } => {
+            let result = crate::bench::run_stt(&model, language.into(), threads, &files, runs.max(1))?;
+            print!("{}", result.report());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { config, .. } => later("run", "the always-listening pipeline (issue #5)", config.as_deref()),
         Command::Intent { config, .. } => later("intent", "intent recognition (issue #3)", config.as_deref()),
         Command::Devices { config } => later("devices", "the MQTT bridge (issue #4)", config.as_deref()),
@@ -284,7 +319,24 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             for m in models {
-                println!("{m}");
+                let size = m.size as f64 / 1e6;
+                match &m.header {
+                    Ok(h) => println!(
+                        "{}\t{size:.0} MB\t{}\t{} encoder + {} decoder layers, width {}\t{}",
+                        m.path.display(),
+                        if h.multilingual() { "multilingual" } else { "English-only" },
+                        h.n_audio_layer,
+                        h.n_text_layer,
+                        h.n_audio_state,
+                        match h.weight_ftype() {
+                            0 => "f32",
+                            1 => "f16",
+                            7 => "q8_0",
+                            _ => "other quantization",
+                        }
+                    ),
+                    Err(why) => println!("{}\t{size:.0} MB\tnot usable: {why}", m.path.display()),
+                }
             }
         }
     }

@@ -8,10 +8,12 @@
 //!   16 kHz mono `f32`.
 //! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
 //! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
+//! - [`bench`]: `hearth bench`, speed and accuracy measurements.
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
-// WIP(lead) pub mod cli;
+pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod model;
-// WIP(lead) pub mod stt;
+pub mod stt;

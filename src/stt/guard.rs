@@ -7,6 +7,8 @@
 pub enum Dropped {
     /// The clip holds no sound loud enough to be speech; whisper was not run.
     Silence,
+    /// whisper itself judged the clip to hold no speech (see [`is_no_speech`]).
+    NoSpeech,
     /// whisper produced only annotations or punctuation ("[BLANK_AUDIO]", "(buzzing)", "...").
     NoWords,
     /// whisper produced a phrase it is known to invent on silence or noise ("Thank you.").
@@ -17,6 +19,7 @@ impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Dropped::Silence => "silence",
+            Dropped::NoSpeech => "no speech",
             Dropped::NoWords => "no words",
             Dropped::Hallucination => "known hallucination",
         })
@@ -35,6 +38,18 @@ pub fn is_silent(audio: &[f32]) -> bool {
         let energy: f32 = frame.iter().map(|x| x * x).sum::<f32>() / frame.len() as f32;
         energy.sqrt() < SILENCE_RMS
     })
+}
+
+/// whisper's no-speech probability above which a clip is suspect (whisper's own default).
+const NO_SPEECH_PROB: f32 = 0.6;
+/// Mean token log-probability below which a suspect clip is dropped. whisper.cpp drops at −1.0;
+/// a steady hum (50 Hz) decoded at −0.65 with no-speech 0.94, while clear commands decode
+/// above −0.4 and even two-word ones ("never mind") with no-speech below 0.2.
+const SUSPECT_LOGPROB: f32 = -0.5;
+
+/// Whether whisper's own scores say the clip is not speech.
+pub fn is_no_speech(no_speech_prob: f32, avg_logprob: f32) -> bool {
+    no_speech_prob > NO_SPEECH_PROB && avg_logprob < SUSPECT_LOGPROB
 }
 
 /// Phrases whisper emits for silence, music or noise (from its YouTube-subtitle training data),
@@ -157,6 +172,13 @@ mod tests {
         }
         assert!(!is_silent(&loud));
         assert!(is_silent(&[]));
+    }
+
+    #[test]
+    fn no_speech_needs_both_scores() {
+        assert!(is_no_speech(0.94, -0.65));
+        assert!(!is_no_speech(0.94, -0.2), "confident text stays");
+        assert!(!is_no_speech(0.17, -0.94), "short commands decode with low confidence");
     }
 
     #[test]

@@ -1,0 +1,282 @@
+//! `hearth bench stt`: speech-to-text speed and accuracy on command clips, Hearth's tuned
+//! decoding against whisper.cpp's defaults on the same model file, in one process and one run.
+//! Pairs run alternately so a busy machine slows both sides alike. Also the word-error-rate
+//! arithmetic shared with the tests.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::audio::{self, Samples};
+use crate::stt::{Decoding, SttError, SttOptions, Transcriber, Transcript, guard};
+
+/// Word errors (substitutions + insertions + deletions) and reference length.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WordErrors {
+    /// Edit distance in words.
+    pub errors: usize,
+    /// Words in the reference.
+    pub words: usize,
+}
+
+impl WordErrors {
+    /// Adds another clip's counts.
+    pub fn add(&mut self, other: WordErrors) {
+        self.errors += other.errors;
+        self.words += other.words;
+    }
+
+    /// Word error rate in percent.
+    pub fn percent(&self) -> f64 {
+        if self.words == 0 { 0.0 } else { 100.0 * self.errors as f64 / self.words as f64 }
+    }
+}
+
+/// Words of a sentence for scoring: lower case, no punctuation, "%" as "percent",
+/// hyphens as spaces ("Kitchen-Light" = "kitchen light").
+pub fn score_words(text: &str) -> Vec<String> {
+    let spaced = text.replace('%', " percent").replace('-', " ");
+    guard::normalize(&spaced).split_whitespace().map(str::to_string).collect()
+}
+
+/// Word-level edit distance between a reference sentence and a transcript.
+pub fn word_errors(reference: &str, hypothesis: &str) -> WordErrors {
+    let r = score_words(reference);
+    let h = score_words(hypothesis);
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            let substitution = prev[j] + usize::from(rw != hw);
+            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    WordErrors { errors: prev[h.len()], words: r.len() }
+}
+
+/// One clip's measurements.
+#[derive(Debug, Clone)]
+pub struct ClipResult {
+    /// The WAV file.
+    pub file: PathBuf,
+    /// Clip length.
+    pub audio_ms: u64,
+    /// Reference text from `<file>.txt`, if present.
+    pub reference: Option<String>,
+    /// Per-run STT times, tuned.
+    pub tuned_ms: Vec<f64>,
+    /// Per-run STT times, whisper.cpp defaults.
+    pub default_ms: Vec<f64>,
+    /// Tuned transcript (last run).
+    pub tuned_text: String,
+    /// Default transcript (last run).
+    pub default_text: String,
+}
+
+/// What `run_stt` measured.
+#[derive(Debug, Clone)]
+pub struct SttBench {
+    /// Model file.
+    pub model: PathBuf,
+    /// Threads used.
+    pub threads: u32,
+    /// Model load times (tuned transcriber, default transcriber), ms.
+    pub load_ms: [f64; 2],
+    /// Per-clip results.
+    pub clips: Vec<ClipResult>,
+}
+
+/// Errors of the benchmark: a clip or the model.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A clip could not be read.
+    #[error(transparent)]
+    Audio(#[from] audio::AudioError),
+    /// whisper failed.
+    #[error(transparent)]
+    Stt(#[from] SttError),
+}
+
+/// Loads the model twice (tuned and default decoding), then transcribes every clip `runs` times
+/// with each, alternating which goes first. One warm-up pass is not counted.
+pub fn run_stt(
+    model: &Path,
+    language: crate::config::SttLanguage,
+    threads: u32,
+    files: &[PathBuf],
+    runs: usize,
+) -> Result<SttBench, BenchError> {
+    let load = |decoding| -> Result<(Transcriber, f64), SttError> {
+        let started = Instant::now();
+        let t = Transcriber::load(&SttOptions { model: model.to_path_buf(), language, threads, decoding })?;
+        Ok((t, started.elapsed().as_secs_f64() * 1000.0))
+    };
+    let (mut tuned, tuned_load) = load(Decoding::Tuned)?;
+    let (mut default, default_load) = load(Decoding::WhisperDefault)?;
+    let clips: Vec<(PathBuf, Samples, Option<String>)> = files
+        .iter()
+        .map(|f| {
+            let reference = std::fs::read_to_string(f.with_extension("txt")).ok().map(|s| s.trim().to_string());
+            Ok((f.clone(), audio::read_wav(f)?, reference))
+        })
+        .collect::<Result<_, audio::AudioError>>()?;
+
+    let mut results: Vec<ClipResult> = clips
+        .iter()
+        .map(|(file, samples, reference)| ClipResult {
+            file: file.clone(),
+            audio_ms: samples.len() as u64 * 1000 / audio::SAMPLE_RATE as u64,
+            reference: reference.clone(),
+            tuned_ms: Vec::new(),
+            default_ms: Vec::new(),
+            tuned_text: String::new(),
+            default_text: String::new(),
+        })
+        .collect();
+
+    let timed = |t: &mut Transcriber, s: &[f32]| -> Result<(Transcript, f64), SttError> {
+        let started = Instant::now();
+        let out = t.transcribe(s)?;
+        Ok((out, started.elapsed().as_secs_f64() * 1000.0))
+    };
+    if let Some((_, samples, _)) = clips.first() {
+        timed(&mut tuned, samples)?;
+        timed(&mut default, samples)?;
+    }
+    for run in 0..runs {
+        for (i, (_, samples, _)) in clips.iter().enumerate() {
+            let tuned_first = (run + i) % 2 == 0;
+            let (a, b) = if tuned_first { (&mut tuned, &mut default) } else { (&mut default, &mut tuned) };
+            let first = timed(a, samples)?;
+            let second = timed(b, samples)?;
+            let ((t_out, t_ms), (d_out, d_ms)) = if tuned_first { (first, second) } else { (second, first) };
+            let r = &mut results[i];
+            r.tuned_ms.push(t_ms);
+            r.default_ms.push(d_ms);
+            r.tuned_text = t_out.text;
+            r.default_text = d_out.text;
+        }
+    }
+    Ok(SttBench { model: model.to_path_buf(), threads, load_ms: [tuned_load, default_load], clips: results })
+}
+
+/// Median of a list (0 for an empty one).
+pub fn median(values: &[f64]) -> f64 {
+    percentile(values, 50.0)
+}
+
+/// Nearest-rank percentile.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
+
+impl SttBench {
+    /// A Markdown report: per-clip rows and a summary.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        let name = self.model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        out.push_str(&format!(
+            "model `{name}`, {} thread(s), {} clips, load {:.0} ms\n\n",
+            self.threads,
+            self.clips.len(),
+            self.load_ms[0]
+        ));
+        out.push_str("| clip | audio ms | tuned ms | default ms | default/tuned | tuned text | default text |\n");
+        out.push_str("|---|---:|---:|---:|---:|---|---|\n");
+        let (mut ratios, mut tuned_all, mut default_all, mut rtf) = (vec![], vec![], vec![], vec![]);
+        let (mut wer_tuned, mut wer_default) = (WordErrors::default(), WordErrors::default());
+        for c in &self.clips {
+            let (t, d) = (median(&c.tuned_ms), median(&c.default_ms));
+            ratios.push(d / t);
+            tuned_all.push(t);
+            default_all.push(d);
+            rtf.push(t / c.audio_ms.max(1) as f64);
+            if let Some(reference) = &c.reference {
+                wer_tuned.add(word_errors(reference, &c.tuned_text));
+                wer_default.add(word_errors(reference, &c.default_text));
+            }
+            let clip = c.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push_str(&format!(
+                "| {clip} | {} | {t:.0} | {d:.0} | {:.1}× | {} | {} |\n",
+                c.audio_ms,
+                d / t,
+                c.tuned_text,
+                c.default_text
+            ));
+        }
+        let min_max = |v: &[f64]| {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(0.0, f64::max);
+            format!("{lo:.0}–{hi:.0}")
+        };
+        out.push_str(&format!(
+            "\n| summary ({name}, {} thread(s)) | tuned | whisper.cpp defaults |\n|---|---:|---:|\n",
+            self.threads
+        ));
+        out.push_str(&format!("| model load, ms | {:.0} | {:.0} |\n", self.load_ms[0], self.load_ms[1]));
+        out.push_str(&format!("| STT median, ms | {:.0} | {:.0} |\n", median(&tuned_all), median(&default_all)));
+        out.push_str(&format!(
+            "| STT p90, ms | {:.0} | {:.0} |\n",
+            percentile(&tuned_all, 90.0),
+            percentile(&default_all, 90.0)
+        ));
+        out.push_str(&format!("| STT min–max, ms | {} | {} |\n", min_max(&tuned_all), min_max(&default_all)));
+        out.push_str(&format!("| real-time factor (median) | {:.3} | |\n", median(&rtf)));
+        if wer_tuned.words > 0 {
+            out.push_str(&format!(
+                "| word error rate | {:.1}% ({}/{}) | {:.1}% ({}/{}) |\n",
+                wer_tuned.percent(),
+                wer_tuned.errors,
+                wer_tuned.words,
+                wer_default.percent(),
+                wer_default.errors,
+                wer_default.words
+            ));
+        }
+        out.push_str(&format!(
+            "| speed-up default/tuned, pairwise median (min–max) | {:.1}× ({:.1}–{:.1}) | |\n",
+            median(&ratios),
+            ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            ratios.iter().copied().fold(0.0, f64::max)
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_errors_count_edits_on_normalised_words() {
+        assert_eq!(
+            word_errors("turn on the kitchen light", "Turn on the kitchen light."),
+            WordErrors { errors: 0, words: 5 }
+        );
+        assert_eq!(
+            word_errors("turn on the kitchen light", "Turn on the Kitchen-Light"),
+            WordErrors { errors: 0, words: 5 }
+        );
+        assert_eq!(
+            word_errors("turn on the kitchen light", "turn on kitchen lights"),
+            WordErrors { errors: 2, words: 5 }
+        );
+        assert_eq!(word_errors("set it to 50 percent", "Set it to 50%."), WordErrors { errors: 0, words: 5 });
+        assert_eq!(word_errors("a b", ""), WordErrors { errors: 2, words: 2 });
+        assert_eq!(word_errors("", "hello"), WordErrors { errors: 1, words: 0 });
+    }
+
+    #[test]
+    fn percentiles() {
+        let v = [5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(median(&v), 3.0);
+        assert_eq!(percentile(&v, 90.0), 5.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+}
