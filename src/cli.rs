@@ -319,24 +319,7 @@ fn model_command(action: ModelCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             for m in models {
-                let size = m.size as f64 / 1e6;
-                match &m.header {
-                    Ok(h) => println!(
-                        "{}\t{size:.0} MB\t{}\t{} encoder + {} decoder layers, width {}\t{}",
-                        m.path.display(),
-                        if h.multilingual() { "multilingual" } else { "English-only" },
-                        h.n_audio_layer,
-                        h.n_text_layer,
-                        h.n_audio_state,
-                        match h.weight_ftype() {
-                            0 => "f32",
-                            1 => "f16",
-                            7 => "q8_0",
-                            _ => "other quantization",
-                        }
-                    ),
-                    Err(why) => println!("{}\t{size:.0} MB\tnot usable: {why}", m.path.display()),
-                }
+                println!("{m}");
             }
         }
     }

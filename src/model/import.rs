@@ -273,7 +273,9 @@ impl Drop for PartGuard {
 
 pub fn import(input: &Path, out: &Path, weight_type: WeightType) -> Result<ImportReport, ModelError> {
     let mut files = source::load(input)?;
-    let (vocab_location, tokens) = vocab_tokens(&files)?;
+    // model.bin first: a truncated or foreign model cannot be fixed by adding a vocabulary, so
+    // that is the error to report when both are wrong (e.g. a split model published without its
+    // later parts nor its vocabulary).
     let model_bin = std::mem::take(&mut files.model_bin);
     let model = Model::parse(model_bin).map_err(|d| ct2_error(&files, d))?;
     if !model.spec.is_empty() && model.spec != "WhisperSpec" {
@@ -282,6 +284,7 @@ pub fn import(input: &Path, out: &Path, weight_type: WeightType) -> Result<Impor
             detail: format!("it is a CTranslate2 {} model, not a Whisper one (WhisperSpec)", model.spec),
         });
     }
+    let (vocab_location, tokens) = vocab_tokens(&files)?;
     let conv = Converter { model: &model, location: &files.model_location };
     let h = conv.hparams(weight_type)?;
     let n_vocab = h.n_vocab as usize;

