@@ -9,11 +9,16 @@
 //! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
 //! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
 //! - [`bench`]: `hearth bench`, speed and accuracy measurements.
+//! - [`home`]: the entity registry (names, areas, kinds, command topics) and the MQTT commands
+//!   each kind of device takes.
+//! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod home;
+pub mod intent;
 pub mod model;
 pub mod stt;

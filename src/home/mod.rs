@@ -1,0 +1,1 @@
+//! Entity registry and device commands (being written).

@@ -1,0 +1,1 @@
+//! Intent recognition (being written).
