@@ -52,6 +52,23 @@ pub struct Hparams {
 }
 
 impl Hparams {
+    /// The header words in file order.
+    pub fn words(&self) -> [i32; 11] {
+        [
+            self.n_vocab,
+            self.n_audio_ctx,
+            self.n_audio_state,
+            self.n_audio_head,
+            self.n_audio_layer,
+            self.n_text_ctx,
+            self.n_text_state,
+            self.n_text_head,
+            self.n_text_layer,
+            self.n_mels,
+            self.ftype,
+        ]
+    }
+
     /// whisper.cpp's test: multilingual vocabularies have at least 51865 tokens.
     pub fn multilingual(&self) -> bool {
         self.n_vocab >= 51865
@@ -127,18 +144,8 @@ pub fn read_hparams(r: &mut impl Read) -> Result<Hparams, String> {
         n_mels: word(10),
         ftype: word(11),
     };
-    let dims = [
-        h.n_vocab,
-        h.n_audio_ctx,
-        h.n_audio_state,
-        h.n_audio_head,
-        h.n_audio_layer,
-        h.n_text_ctx,
-        h.n_text_state,
-        h.n_text_head,
-        h.n_text_layer,
-        h.n_mels,
-    ];
+    let words = h.words();
+    let dims = &words[..10];
     if dims.iter().any(|d| !(1..=1_000_000).contains(d)) || h.ftype < 0 {
         return Err(format!("implausible header values {h:?}"));
     }
@@ -169,19 +176,7 @@ impl<W: Write> Writer<W> {
 
     pub fn header(&mut self, h: &Hparams) -> io::Result<()> {
         self.put(&MAGIC.to_le_bytes())?;
-        for v in [
-            h.n_vocab,
-            h.n_audio_ctx,
-            h.n_audio_state,
-            h.n_audio_head,
-            h.n_audio_layer,
-            h.n_text_ctx,
-            h.n_text_state,
-            h.n_text_head,
-            h.n_text_layer,
-            h.n_mels,
-            h.ftype,
-        ] {
+        for v in h.words() {
             self.put_i32(v)?;
         }
         Ok(())
