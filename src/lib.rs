@@ -12,6 +12,8 @@
 //! - [`home`]: the entity registry (names, areas, kinds, command topics) and the MQTT commands
 //!   each kind of device takes.
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
+//! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
+//!   subscriptions, and the satellite's own announcement and Microphone switch.
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
@@ -21,4 +23,5 @@ pub mod config;
 pub mod home;
 pub mod intent;
 pub mod model;
+pub mod mqtt;
 pub mod stt;

@@ -1,0 +1,904 @@
+//! The [`MqttBridge`] handle and the two tasks behind it.
+//!
+//! - The *connection task* owns rumqttc's `EventLoop` and does nothing but poll it, forwarding
+//!   every event to the bridge task. When the connection fails it reports [`ConnEvent::Down`],
+//!   waits until the bridge task has taken note (so the bridge submits nothing more to the dead
+//!   session), discards whatever rumqttc still holds for that session, sleeps (0.5 s doubling
+//!   to 30 s by default) and connects again, forever.
+//! - The *bridge task* owns all state and is the only one to submit requests to rumqttc, and
+//!   only while connected: the [`Outbox`] of commands, the subscriptions, the microphone state
+//!   and Hearth's own announcement.
+//!
+//! Shutdown (after mini-redis): [`MqttBridge::shutdown`] asks the bridge task to stop; it drops
+//! what is still queued (reporting each), publishes `offline` to the availability topic (a clean
+//! DISCONNECT suppresses the last will), disconnects, stops the connection task and signals
+//! completion on a `watch` every handle can wait on. Dropping every handle does the same.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, NetworkOptions, Outgoing, Publish, QoS, SubscribeFilter};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::announce::{self, OFF, OFFLINE, ON, ONLINE, SiteTopics};
+use super::broker::EmbeddedBroker;
+use super::connect;
+use super::outbox::{Command, DropReason, Outbox, Outcome, Settled};
+use super::{MAX_PACKET_SIZE, MqttError};
+use crate::config::{MqttSettings, Settings};
+
+/// Capacity of the handle → bridge task request channel. A full channel (the bridge task stuck)
+/// drops the request with [`DropReason::Overloaded`] rather than blocking the caller.
+const REQUEST_CAPACITY: usize = 256;
+/// Capacity of rumqttc's request channel; the bridge keeps far fewer requests outstanding.
+const CLIENT_CAPACITY: usize = 256;
+/// Capacity of the connection task → bridge task event channel (the connection task waits when
+/// it is full; the bridge task never waits on the connection task).
+const EVENT_CAPACITY: usize = 64;
+/// Messages buffered per [`Subscription`]; beyond that new messages are dropped and counted.
+pub const SUBSCRIPTION_CAPACITY: usize = 1024;
+/// Seconds rumqttc may take to open the TCP/TLS connection and get CONNACK.
+const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// How long shutdown waits for `offline` and DISCONNECT to be written.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Tuning of the bridge; [`Default`] is what `hearth run` uses.
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    /// Most commands queued during an outage; the oldest is dropped beyond it.
+    pub queue_capacity: usize,
+    /// Most commands written and not yet acknowledged at once.
+    pub window: usize,
+    /// Default age limit of a command ([`MqttBridge::publish`]); older ones are never sent.
+    pub max_age: Duration,
+    /// First reconnect delay; it doubles after each failure.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// After the broker acknowledges the subscription to the retained microphone state, how
+    /// long to wait for that retained message before assuming there is none.
+    pub retained_grace: Duration,
+    /// Longest wait for that subscription's acknowledgement.
+    pub retained_wait: Duration,
+    /// With no broker connection this long after start, the microphone is assumed on (the
+    /// retained state is still read, and applied, once the broker is reached).
+    pub restore_timeout: Duration,
+    /// The satellite's area (`[site] area`), announced as the device's suggested area.
+    pub area: Option<String>,
+}
+
+impl Default for BridgeOptions {
+    fn default() -> Self {
+        BridgeOptions {
+            queue_capacity: 32,
+            window: 16,
+            max_age: Duration::from_secs(30),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            retained_grace: Duration::from_millis(300),
+            retained_wait: Duration::from_secs(3),
+            restore_timeout: Duration::from_secs(5),
+            area: None,
+        }
+    }
+}
+
+/// The state of the broker connection, as seen through [`MqttBridge::link_state`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Started, first connection attempt not finished yet.
+    Connecting,
+    /// Connected (CONNACK accepted).
+    Connected,
+    /// The last attempt failed or the connection was lost; the bridge keeps retrying.
+    Down(MqttError),
+    /// The bridge has shut down.
+    Stopped,
+}
+
+/// The Microphone switch: off means muted, audio capture stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MicState {
+    /// Not known yet: the retained state is still being read from the broker. Treat as muted,
+    /// so a satellite muted before a restart never listens in the meantime.
+    Unknown,
+    /// Microphone on: capture.
+    On,
+    /// Microphone muted: do not capture.
+    Off,
+}
+
+impl MicState {
+    /// True only when capture is allowed.
+    pub fn capturing(self) -> bool {
+        self == MicState::On
+    }
+
+    fn payload(self) -> Option<&'static str> {
+        match self {
+            MicState::On => Some(ON),
+            MicState::Off => Some(OFF),
+            MicState::Unknown => None,
+        }
+    }
+
+    fn parse(payload: &[u8]) -> Option<MicState> {
+        let text = std::str::from_utf8(payload).ok()?.trim();
+        if text.eq_ignore_ascii_case(ON) {
+            Some(MicState::On)
+        } else if text.eq_ignore_ascii_case(OFF) {
+            Some(MicState::Off)
+        } else {
+            None
+        }
+    }
+}
+
+/// One message received on a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The topic it was published to.
+    pub topic: String,
+    /// Its payload (empty for a retained-message removal).
+    pub payload: Vec<u8>,
+    /// True when the broker delivered it as a retained message (sent on subscribing).
+    pub retained: bool,
+}
+
+/// Messages matching one topic filter, from [`MqttBridge::subscribe`]. The subscription is
+/// renewed after every reconnect (so retained messages arrive again); dropping it stops delivery.
+#[derive(Debug)]
+pub struct Subscription {
+    /// Filled by the bridge task.
+    rx: mpsc::Receiver<Message>,
+}
+
+impl Subscription {
+    /// The next message; `None` once the bridge has stopped.
+    pub async fn recv(&mut self) -> Option<Message> {
+        self.rx.recv().await
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        self.rx.try_recv().ok()
+    }
+}
+
+/// The fate of one published command: await it (or [`Delivery::wait_blocking`] outside async
+/// code) to learn whether the broker acknowledged it. Dropping it does not cancel the command.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Answered by the bridge task exactly once.
+    rx: oneshot::Receiver<Outcome>,
+}
+
+impl Delivery {
+    fn settled(outcome: Outcome) -> Delivery {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(outcome);
+        Delivery { rx }
+    }
+
+    /// Blocks the thread until the outcome is known. Not for use inside an async task.
+    pub fn wait_blocking(self) -> Outcome {
+        self.rx.blocking_recv().unwrap_or(Outcome::Dropped(DropReason::Shutdown))
+    }
+}
+
+impl Future for Delivery {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Outcome::Dropped(DropReason::Shutdown)))
+    }
+}
+
+/// What a handle asks of the bridge task.
+enum Request {
+    /// Publish a command (QoS 1, not retained), queueing it during outages.
+    Publish(Command),
+    /// Deliver messages matching `filter` to `tx`.
+    Subscribe { filter: String, tx: mpsc::Sender<Message> },
+    /// Update the Listening binary sensor.
+    Listening(bool),
+    /// Shut down.
+    Shutdown,
+}
+
+/// What the connection task reports.
+enum ConnEvent {
+    /// CONNACK accepted: a new session.
+    Connected,
+    /// Any other event of the session.
+    Mqtt(Event),
+    /// Connecting failed or the connection was lost. The bridge answers on the sender once it
+    /// has stopped submitting to the old session.
+    Down(MqttError, oneshot::Sender<()>),
+}
+
+/// Handle to the MQTT bridge; clone it freely. See the module documentation.
+#[derive(Clone)]
+pub struct MqttBridge {
+    /// Requests to the bridge task.
+    requests: mpsc::Sender<Request>,
+    /// Connection state, for [`MqttBridge::wait_connected`] and status displays.
+    link: watch::Receiver<LinkState>,
+    /// The Microphone switch.
+    mic: watch::Receiver<MicState>,
+    /// Becomes true once the bridge task has finished shutting down.
+    stopped: watch::Receiver<bool>,
+    /// The satellite's topics.
+    topics: Arc<SiteTopics>,
+    /// `host:port` of the broker, for messages.
+    broker: Arc<str>,
+    /// Age limit of commands published without an explicit one.
+    max_age: Duration,
+}
+
+impl std::fmt::Debug for MqttBridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttBridge").field("broker", &self.broker).field("site", &self.topics.site).finish()
+    }
+}
+
+impl MqttBridge {
+    /// Starts the bridge for `settings` (embedded broker and all) with default options and the
+    /// site's id and area. Must be called inside a tokio runtime.
+    pub async fn from_settings(settings: &Settings) -> Result<MqttBridge, MqttError> {
+        let options = BridgeOptions { area: settings.site_area.clone(), ..BridgeOptions::default() };
+        MqttBridge::start(&settings.mqtt, &settings.site_id, options).await
+    }
+
+    /// Starts the bridge: the embedded broker first when `settings.host` is `None`, then the
+    /// client tasks. Returns at once, without waiting for the connection (see
+    /// [`MqttBridge::wait_connected`]); errors here are configuration problems (unreadable
+    /// password or TLS files) and an embedded broker that cannot start. Must be called inside a
+    /// tokio runtime.
+    pub async fn start(
+        settings: &MqttSettings,
+        site_id: &str,
+        options: BridgeOptions,
+    ) -> Result<MqttBridge, MqttError> {
+        let topics = Arc::new(SiteTopics::new(site_id, &settings.discovery_prefix));
+        let host = match &settings.host {
+            Some(host) => host.clone(),
+            None => EmbeddedBroker::start(settings.port).await?.addr().ip().to_string(),
+        };
+        let broker: Arc<str> = if host.contains(':') {
+            format!("[{host}]:{}", settings.port).into()
+        } else {
+            format!("{host}:{}", settings.port).into()
+        };
+        let mqtt_options = connect::mqtt_options(settings, &host, &topics)?;
+        let (client, mut eventloop) = AsyncClient::new(mqtt_options, CLIENT_CAPACITY);
+        let mut network = NetworkOptions::new();
+        network.set_connection_timeout(CONNECT_TIMEOUT_SECS);
+        eventloop.set_network_options(network);
+
+        let (request_tx, request_rx) = mpsc::channel(REQUEST_CAPACITY);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+        let (link_tx, link_rx) = watch::channel(LinkState::Connecting);
+        let (mic_tx, mic_rx) = watch::channel(MicState::Unknown);
+        let (stopped_tx, stopped_rx) = watch::channel(false);
+        let (stop_conn_tx, stop_conn_rx) = watch::channel(false);
+
+        let conn = tokio::spawn(run_connection(
+            eventloop,
+            event_tx,
+            stop_conn_rx,
+            options.backoff_min,
+            options.backoff_max,
+            broker.clone(),
+        ));
+        let now = Instant::now();
+        let max_age = options.max_age;
+        let bridge = Bridge {
+            client,
+            topics: topics.clone(),
+            broker: broker.clone(),
+            outbox: Outbox::new(options.queue_capacity, options.window),
+            next_id: 0,
+            connected: false,
+            subs: Vec::new(),
+            mic: MicState::Unknown,
+            mic_tx,
+            restore: Restore::Waiting,
+            assume_on_at: Some(now + options.restore_timeout),
+            listening: false,
+            link_tx,
+            last_error: None,
+            options,
+        };
+        tokio::spawn(bridge.run(request_rx, event_rx, conn, stop_conn_tx, stopped_tx));
+        tracing::info!(broker = %broker, client_id = %settings.client_id, "MQTT bridge started");
+
+        Ok(MqttBridge {
+            requests: request_tx,
+            link: link_rx,
+            mic: mic_rx,
+            stopped: stopped_rx,
+            topics,
+            broker,
+            max_age,
+        })
+    }
+
+    /// Publishes a command (QoS 1, not retained) with the default age limit. During an outage it
+    /// is queued and sent after reconnecting, unless it is older than the limit by then.
+    pub fn publish(&self, topic: impl Into<String>, payload: impl Into<Vec<u8>>) -> Delivery {
+        self.publish_with_max_age(topic, payload, self.max_age)
+    }
+
+    /// Like [`MqttBridge::publish`] with its own age limit (e.g. short for "unlock the door").
+    pub fn publish_with_max_age(
+        &self,
+        topic: impl Into<String>,
+        payload: impl Into<Vec<u8>>,
+        max_age: Duration,
+    ) -> Delivery {
+        let topic = topic.into();
+        let payload = payload.into();
+        if !rumqttc::valid_topic(&topic) {
+            tracing::warn!(%topic, "MQTT command dropped: invalid topic");
+            return Delivery::settled(Outcome::Dropped(DropReason::InvalidTopic));
+        }
+        if payload.len() + topic.len() + 16 > MAX_PACKET_SIZE {
+            tracing::warn!(%topic, bytes = payload.len(), "MQTT command dropped: payload too large");
+            return Delivery::settled(Outcome::Dropped(DropReason::TooLarge));
+        }
+        let (tx, rx) = oneshot::channel();
+        let command = Command { id: 0, topic, payload, created: Instant::now().into_std(), max_age, reply: Some(tx) };
+        match self.requests.try_send(Request::Publish(command)) {
+            Ok(()) => Delivery { rx },
+            Err(mpsc::error::TrySendError::Full(Request::Publish(c))) => {
+                tracing::warn!(topic = %c.topic, "MQTT command dropped: bridge overloaded");
+                Delivery::settled(Outcome::Dropped(DropReason::Overloaded))
+            }
+            Err(_) => {
+                tracing::warn!("MQTT command dropped: the bridge has stopped");
+                Delivery::settled(Outcome::Dropped(DropReason::Shutdown))
+            }
+        }
+    }
+
+    /// Publishes a recognised intent as a "Voice command" event on `hearth/<site>/intent`;
+    /// `text` only if the retention policy allows it.
+    pub fn publish_intent_event(&self, intent: &str, slots: &Map<String, Value>, text: Option<&str>) -> Delivery {
+        let payload = announce::intent_event_payload(&self.topics.site, intent, slots, SystemTime::now(), text);
+        self.publish(self.topics.intent.clone(), payload)
+    }
+
+    /// Delivers every message matching the MQTT topic filter `filter` (wildcards `+`, `#`) on
+    /// the returned [`Subscription`], including retained ones, from now on and after every
+    /// reconnect.
+    pub fn subscribe(&self, filter: impl Into<String>) -> Result<Subscription, MqttError> {
+        let filter = filter.into();
+        if !rumqttc::valid_filter(&filter) {
+            return Err(MqttError::InvalidTopic(filter));
+        }
+        let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
+        self.requests.try_send(Request::Subscribe { filter, tx }).map_err(|_| MqttError::Stopped)?;
+        Ok(Subscription { rx })
+    }
+
+    /// Sets the Listening binary sensor (on while an utterance is being captured).
+    pub fn set_listening(&self, listening: bool) {
+        if self.requests.try_send(Request::Listening(listening)).is_err() {
+            tracing::debug!("listening state not sent: bridge stopped or busy");
+        }
+    }
+
+    /// The Microphone switch; capture only while [`MicState::capturing`].
+    pub fn mic_state(&self) -> watch::Receiver<MicState> {
+        self.mic.clone()
+    }
+
+    /// The connection state.
+    pub fn link_state(&self) -> watch::Receiver<LinkState> {
+        self.link.clone()
+    }
+
+    /// Waits until connected. Fails with the reason of the first failed attempt (wrong password,
+    /// nothing listening, TLS trouble, ...) or [`MqttError::Timeout`] after `timeout`; the bridge
+    /// keeps retrying in the background either way.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<(), MqttError> {
+        let mut link = self.link.clone();
+        let wait = async {
+            loop {
+                match &*link.borrow_and_update() {
+                    LinkState::Connected => return Ok(()),
+                    LinkState::Down(e) => return Err(e.clone()),
+                    LinkState::Stopped => return Err(MqttError::Stopped),
+                    LinkState::Connecting => {}
+                }
+                if link.changed().await.is_err() {
+                    return Err(MqttError::Stopped);
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .unwrap_or_else(|_| Err(MqttError::Timeout { broker: self.broker.to_string() }))
+    }
+
+    /// The satellite's topics.
+    pub fn topics(&self) -> &SiteTopics {
+        &self.topics
+    }
+
+    /// `host:port` of the broker.
+    pub fn broker(&self) -> &str {
+        &self.broker
+    }
+
+    /// Shuts the bridge down and waits until it has: commands still queued are dropped (each
+    /// reported), `offline` is published and the connection closed. Await the [`Delivery`] of
+    /// commands that must go out before calling this.
+    pub async fn shutdown(&self) {
+        let _ = self.requests.send(Request::Shutdown).await;
+        let mut stopped = self.stopped.clone();
+        let _ = stopped.wait_for(|s| *s).await;
+    }
+}
+
+/// Reading the retained microphone state at the start of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Restore {
+    /// Not read yet; subscribe at the next CONNACK.
+    Waiting,
+    /// Subscribed to the state topic; waiting for SUBACK until the deadline.
+    AwaitSubAck(Instant),
+    /// SUBACK seen; a retained state, if any, arrives before the deadline.
+    Grace(Instant),
+    /// Read (or there was none): the bridge owns the state from now on.
+    Done,
+}
+
+/// One subscriber.
+struct Sub {
+    /// Its topic filter.
+    filter: String,
+    /// Where its messages go.
+    tx: mpsc::Sender<Message>,
+    /// Messages dropped because the subscriber did not keep up.
+    dropped: u64,
+}
+
+/// The bridge task's state.
+struct Bridge {
+    /// Submits requests to rumqttc (only while connected).
+    client: AsyncClient,
+    /// The satellite's topics.
+    topics: Arc<SiteTopics>,
+    /// `host:port`, for messages.
+    broker: Arc<str>,
+    /// Tuning.
+    options: BridgeOptions,
+    /// Commands and their acknowledgements.
+    outbox: Outbox,
+    /// Id of the next command (submission order).
+    next_id: u64,
+    /// True between CONNACK and the next failure.
+    connected: bool,
+    /// Subscribers of [`MqttBridge::subscribe`].
+    subs: Vec<Sub>,
+    /// The Microphone switch as the bridge knows it.
+    mic: MicState,
+    /// Publishes `mic` to handles.
+    mic_tx: watch::Sender<MicState>,
+    /// Progress of reading the retained microphone state.
+    restore: Restore,
+    /// When to assume the microphone is on if the broker has not been reached yet.
+    assume_on_at: Option<Instant>,
+    /// The Listening binary sensor.
+    listening: bool,
+    /// Publishes the connection state to handles.
+    link_tx: watch::Sender<LinkState>,
+    /// The last connection error, to log repeated failures quietly.
+    last_error: Option<MqttError>,
+}
+
+impl Bridge {
+    async fn run(
+        mut self,
+        mut requests: mpsc::Receiver<Request>,
+        mut events: mpsc::Receiver<ConnEvent>,
+        conn: JoinHandle<()>,
+        stop_conn: watch::Sender<bool>,
+        stopped: watch::Sender<bool>,
+    ) {
+        loop {
+            let timer = self.next_timer();
+            let sleep = tokio::time::sleep_until(timer.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
+            tokio::select! {
+                request = requests.recv() => match request {
+                    Some(Request::Shutdown) | None => break,
+                    Some(request) => self.on_request(request),
+                },
+                event = events.recv() => match event {
+                    Some(event) => self.on_conn_event(event),
+                    None => break,
+                },
+                () = sleep, if timer.is_some() => self.on_timer(),
+            }
+            self.pump();
+        }
+
+        // Shutdown. Commands already written get a little time for their PUBACK, so their
+        // outcome is the true one; everything else still here is dropped.
+        if self.connected && self.outbox.unacknowledged() > 0 {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                while self.connected && self.outbox.unacknowledged() > 0 {
+                    match events.recv().await {
+                        Some(event) => self.on_conn_event(event),
+                        None => break,
+                    }
+                }
+            })
+            .await;
+        }
+        for settled in self.outbox.drain(DropReason::Shutdown) {
+            self.report(settled);
+        }
+        requests.close();
+        while let Ok(request) = requests.try_recv() {
+            if let Request::Publish(command) = request {
+                self.report(Settled { command, outcome: Outcome::Dropped(DropReason::Shutdown) });
+            }
+        }
+        if self.connected {
+            let offline = self.client.try_publish(&self.topics.status, QoS::AtLeastOnce, true, OFFLINE);
+            if offline.is_ok() && self.client.try_disconnect().is_ok() {
+                let _ = tokio::time::timeout(SHUTDOWN_GRACE, async {
+                    while let Some(event) = events.recv().await {
+                        match event {
+                            ConnEvent::Mqtt(Event::Outgoing(Outgoing::Disconnect)) => break,
+                            ConnEvent::Down(..) => break,
+                            _ => {}
+                        }
+                    }
+                })
+                .await;
+            }
+        }
+        let _ = stop_conn.send(true);
+        drop(events);
+        let _ = conn.await;
+        self.link_tx.send_replace(LinkState::Stopped);
+        tracing::info!(broker = %self.broker, "MQTT bridge stopped");
+        let _ = stopped.send(true);
+    }
+
+    fn on_request(&mut self, request: Request) {
+        match request {
+            Request::Publish(mut command) => {
+                command.id = self.next_id;
+                self.next_id += 1;
+                if !self.connected {
+                    tracing::info!(topic = %command.topic, "MQTT broker unreachable: command queued");
+                }
+                for settled in self.outbox.push(command) {
+                    self.report(settled);
+                }
+            }
+            Request::Subscribe { filter, tx } => {
+                if self.connected {
+                    self.subscribe(&filter);
+                }
+                self.subs.push(Sub { filter, tx, dropped: 0 });
+            }
+            Request::Listening(listening) => {
+                self.listening = listening;
+                if self.connected {
+                    self.publish_listening();
+                }
+            }
+            Request::Shutdown => {}
+        }
+    }
+
+    fn on_conn_event(&mut self, event: ConnEvent) {
+        match event {
+            ConnEvent::Connected => self.on_connected(),
+            ConnEvent::Down(error, ack) => {
+                self.on_down(error);
+                let _ = ack.send(());
+            }
+            ConnEvent::Mqtt(Event::Outgoing(Outgoing::Publish(pkid))) => self.outbox.on_outgoing_publish(pkid),
+            ConnEvent::Mqtt(Event::Outgoing(Outgoing::AwaitAck(pkid))) => self.outbox.on_await_ack(pkid),
+            ConnEvent::Mqtt(Event::Incoming(Incoming::PubAck(ack))) => {
+                if let Some(settled) = self.outbox.on_puback(ack.pkid) {
+                    self.report(settled);
+                }
+            }
+            ConnEvent::Mqtt(Event::Incoming(Incoming::SubAck(_))) => {
+                if let Restore::AwaitSubAck(_) = self.restore {
+                    self.restore = Restore::Grace(Instant::now() + self.options.retained_grace);
+                }
+            }
+            ConnEvent::Mqtt(Event::Incoming(Incoming::Publish(publish))) => self.on_message(publish),
+            ConnEvent::Mqtt(_) => {}
+        }
+    }
+
+    fn on_connected(&mut self) {
+        self.connected = true;
+        self.last_error = None;
+        self.link_tx.send_replace(LinkState::Connected);
+        tracing::info!(broker = %self.broker, "connected to the MQTT broker");
+
+        // The retained microphone state must be asked for first: the first SUBACK is its own.
+        if self.restore != Restore::Done {
+            self.restore = Restore::AwaitSubAck(Instant::now() + self.options.retained_wait);
+            self.subscribe(&self.topics.mic_state.clone());
+        }
+        self.announce();
+        let mut filters: Vec<String> =
+            vec![self.topics.ha_status.clone(), self.topics.mic_set.clone(), self.topics.status.clone()];
+        filters.extend(self.subs.iter().map(|s| s.filter.clone()));
+        let filters = filters.into_iter().map(|f| SubscribeFilter::new(f, QoS::AtLeastOnce));
+        if let Err(e) = self.client.try_subscribe_many(filters) {
+            tracing::warn!(error = %e, "MQTT subscriptions not sent");
+        }
+    }
+
+    fn on_down(&mut self, error: MqttError) {
+        let was_connected = std::mem::replace(&mut self.connected, false);
+        if self.last_error.as_ref() != Some(&error) || was_connected {
+            tracing::warn!(broker = %self.broker, "{error}");
+        } else {
+            tracing::debug!(broker = %self.broker, "{error}");
+        }
+        self.last_error = Some(error.clone());
+        self.link_tx.send_replace(LinkState::Down(error));
+        if matches!(self.restore, Restore::AwaitSubAck(_) | Restore::Grace(_)) {
+            self.restore = Restore::Waiting;
+        }
+        for settled in self.outbox.on_disconnect() {
+            self.report(settled);
+        }
+        if self.outbox.queued() > 0 {
+            tracing::info!(queued = self.outbox.queued(), "MQTT commands queued until the broker is back");
+        }
+    }
+
+    /// Publishes everything Home Assistant should know about the satellite: availability, the
+    /// discovery config and the current switch and sensor states.
+    fn announce(&mut self) {
+        let status = self.topics.status.clone();
+        let config_topic = self.topics.device_config.clone();
+        let config = announce::device_config(&self.topics, self.options.area.as_deref());
+        self.publish_internal(&status, ONLINE, true);
+        self.publish_internal(&config_topic, &config, true);
+        if self.restore == Restore::Done {
+            self.publish_mic_state();
+        }
+        self.publish_listening();
+    }
+
+    fn on_message(&mut self, publish: Publish) {
+        let topic = publish.topic.as_str();
+        if topic == self.topics.ha_status {
+            if publish.payload.as_ref() == ONLINE.as_bytes() {
+                tracing::info!("Home Assistant is online: announcing the satellite again");
+                self.announce();
+            }
+        } else if topic == self.topics.mic_set {
+            match MicState::parse(&publish.payload) {
+                Some(state) => {
+                    tracing::info!(microphone = ?state, "Microphone switch set");
+                    self.finish_restore();
+                    self.set_mic(state);
+                    self.publish_mic_state();
+                }
+                None => tracing::warn!(topic, "ignoring Microphone command: payload is neither ON nor OFF"),
+            }
+        } else if topic == self.topics.mic_state
+            && matches!(self.restore, Restore::AwaitSubAck(_) | Restore::Grace(_))
+            && let Some(state) = MicState::parse(&publish.payload)
+        {
+            tracing::info!(microphone = ?state, "Microphone state restored from the broker");
+            self.set_mic(state);
+            self.finish_restore();
+        } else if topic == self.topics.status && publish.payload.as_ref() == OFFLINE.as_bytes() && self.connected {
+            // A stale last will of an earlier connection: we are here.
+            self.publish_internal(&self.topics.status.clone(), ONLINE, true);
+        }
+        self.deliver(publish);
+    }
+
+    fn deliver(&mut self, publish: Publish) {
+        let mut closed = false;
+        for sub in &mut self.subs {
+            if !rumqttc::matches(&publish.topic, &sub.filter) {
+                continue;
+            }
+            let message =
+                Message { topic: publish.topic.clone(), payload: publish.payload.to_vec(), retained: publish.retain };
+            match sub.tx.try_send(message) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    sub.dropped += 1;
+                    if sub.dropped.is_power_of_two() {
+                        tracing::warn!(filter = %sub.filter, dropped = sub.dropped, "MQTT subscriber too slow: messages dropped");
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => closed = true,
+            }
+        }
+        if closed {
+            self.subs.retain(|sub| !sub.tx.is_closed());
+        }
+    }
+
+    fn on_timer(&mut self) {
+        let now = Instant::now();
+        match self.restore {
+            Restore::AwaitSubAck(deadline) | Restore::Grace(deadline) if now >= deadline => {
+                if self.mic == MicState::Unknown {
+                    tracing::info!("no Microphone state on the broker: microphone on");
+                    self.set_mic(MicState::On);
+                }
+                self.finish_restore();
+                self.publish_mic_state();
+            }
+            _ => {}
+        }
+        if self.assume_on_at.is_some_and(|at| now >= at) {
+            self.assume_on_at = None;
+            if self.mic == MicState::Unknown {
+                tracing::warn!(broker = %self.broker, "MQTT broker not reached yet: microphone assumed on");
+                self.set_mic(MicState::On);
+            }
+        }
+        // Expiry of queued commands happens in `pump`.
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let restore = match self.restore {
+            Restore::AwaitSubAck(at) | Restore::Grace(at) => Some(at),
+            _ => None,
+        };
+        let expiry = self.outbox.next_deadline().map(Instant::from_std);
+        [restore, expiry, self.assume_on_at].into_iter().flatten().min()
+    }
+
+    /// Expires stale commands and hands ready ones to the client while connected.
+    fn pump(&mut self) {
+        let now = Instant::now().into_std();
+        for settled in self.outbox.expire(now) {
+            self.report(settled);
+        }
+        if !self.connected {
+            return;
+        }
+        while let Some(command) = self.outbox.next_ready(now) {
+            match self.client.try_publish(&command.topic, QoS::AtLeastOnce, false, command.payload.clone()) {
+                Ok(()) => self.outbox.submitted(command),
+                Err(e) => {
+                    tracing::debug!(error = %e, "MQTT client busy; command stays queued");
+                    self.outbox.unsubmit(command);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn report(&self, settled: Settled) {
+        let Settled { command, outcome } = settled;
+        match &outcome {
+            Outcome::Published => tracing::debug!(topic = %command.topic, "MQTT command published"),
+            other => tracing::warn!(topic = %command.topic, "MQTT command {other}"),
+        }
+        if let Some(reply) = command.reply {
+            let _ = reply.send(outcome);
+        }
+    }
+
+    fn finish_restore(&mut self) {
+        if matches!(self.restore, Restore::AwaitSubAck(_) | Restore::Grace(_))
+            && self.connected
+            && let Err(e) = self.client.try_unsubscribe(&self.topics.mic_state)
+        {
+            tracing::debug!(error = %e, "unsubscribe from the Microphone state not sent");
+        }
+        self.restore = Restore::Done;
+        self.assume_on_at = None;
+    }
+
+    fn set_mic(&mut self, state: MicState) {
+        self.mic = state;
+        self.mic_tx.send_replace(state);
+    }
+
+    fn publish_mic_state(&mut self) {
+        if let Some(payload) = self.mic.payload() {
+            self.publish_internal(&self.topics.mic_state.clone(), payload, true);
+        }
+    }
+
+    fn publish_listening(&mut self) {
+        let payload = if self.listening { ON } else { OFF };
+        self.publish_internal(&self.topics.listening.clone(), payload, false);
+    }
+
+    fn subscribe(&mut self, filter: &str) {
+        if let Err(e) = self.client.try_subscribe(filter, QoS::AtLeastOnce) {
+            tracing::warn!(filter, error = %e, "MQTT subscription not sent");
+        }
+    }
+
+    /// Publishes one of the bridge's own messages (QoS 1) if connected; they are not queued:
+    /// every new connection publishes them again.
+    fn publish_internal(&mut self, topic: &str, payload: &str, retain: bool) {
+        if !self.connected {
+            return;
+        }
+        match self.client.try_publish(topic, QoS::AtLeastOnce, retain, payload.as_bytes().to_vec()) {
+            Ok(()) => self.outbox.submitted_internal(),
+            Err(e) => tracing::warn!(topic, error = %e, "MQTT publish not sent"),
+        }
+    }
+}
+
+/// The connection task: polls the event loop forever, reconnecting with backoff.
+async fn run_connection(
+    mut eventloop: EventLoop,
+    events: mpsc::Sender<ConnEvent>,
+    mut stop: watch::Receiver<bool>,
+    backoff_min: Duration,
+    backoff_max: Duration,
+    broker: Arc<str>,
+) {
+    let mut backoff = backoff_min;
+    loop {
+        let polled = tokio::select! {
+            biased;
+            _ = stop.changed() => return,
+            polled = eventloop.poll() => polled,
+        };
+        let event = match polled {
+            Ok(Event::Incoming(Incoming::ConnAck(_))) => {
+                backoff = backoff_min;
+                ConnEvent::Connected
+            }
+            Ok(event) => ConnEvent::Mqtt(event),
+            Err(error) => {
+                // Events rumqttc read or wrote before failing still count (PUBACKs, packet ids).
+                let buffered: Vec<Event> = eventloop.state.events.drain(..).collect();
+                for event in buffered {
+                    if events.send(ConnEvent::Mqtt(event)).await.is_err() {
+                        return;
+                    }
+                }
+                let (ack_tx, ack_rx) = oneshot::channel();
+                let down = ConnEvent::Down(connect::classify(&error, &broker), ack_tx);
+                if events.send(down).await.is_err() {
+                    return;
+                }
+                // Once the bridge has acknowledged, it submits nothing more until the next
+                // CONNACK: drop what the old session still holds; the outbox re-sends commands.
+                let _ = ack_rx.await;
+                eventloop.clean();
+                eventloop.pending.clear();
+                eventloop.state.collision = None;
+                tokio::select! {
+                    _ = stop.changed() => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(backoff_max);
+                continue;
+            }
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
+}
