@@ -227,6 +227,20 @@ impl SttBench {
             percentile(&default_all, 90.0)
         ));
         out.push_str(&format!("| STT min–max, ms | {} | {} |\n", min_max(&tuned_all), min_max(&default_all)));
+        let (mid_tuned, mid_default): (Vec<f64>, Vec<f64>) = self
+            .clips
+            .iter()
+            .filter(|c| (2000..=3000).contains(&c.audio_ms))
+            .map(|c| (median(&c.tuned_ms), median(&c.default_ms)))
+            .unzip();
+        if !mid_tuned.is_empty() {
+            out.push_str(&format!(
+                "| STT median, 2–3 s clips only ({}), ms | {:.0} | {:.0} |\n",
+                mid_tuned.len(),
+                median(&mid_tuned),
+                median(&mid_default)
+            ));
+        }
         out.push_str(&format!("| real-time factor (median) | {:.3} | |\n", median(&rtf)));
         if wer_tuned.words > 0 {
             out.push_str(&format!(
