@@ -57,12 +57,24 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Recognise intents in sentences (no MQTT unless --execute).
+    /// Recognise intents in sentences and show the MQTT actions they mean (no MQTT unless --execute).
     Intent {
         /// Config file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Sentences; with none, one per line from stdin.
+        /// Sentence language (default: [intent] language from the config).
+        #[arg(long, value_enum)]
+        language: Option<crate::intent::cli::LanguageChoice>,
+        /// The area the satellite stands in, for "turn on the light" (default: [site] area).
+        #[arg(long)]
+        area: Option<String>,
+        /// Print one JSON object per sentence.
+        #[arg(long)]
+        json: bool,
+        /// Also publish the actions through MQTT (arrives with the MQTT bridge).
+        #[arg(long)]
+        execute: bool,
+        /// The sentence (its words, or one quoted sentence per argument); with none, one per line from stdin.
         text: Vec<String>,
     },
     /// List the entities the assistant can control.
@@ -118,6 +130,18 @@ enum BenchCommand {
         /// Timed runs per clip and setting (after one warm-up).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+    },
+    /// Intent recognition speed with a generated home of many devices.
+    Intent {
+        /// Entities in the generated home.
+        #[arg(long, default_value_t = 200)]
+        entities: usize,
+        /// Sentence language.
+        #[arg(long, value_enum, default_value = "en")]
+        language: crate::intent::cli::LanguageChoice,
+        /// Timed rounds over the benchmark sentences.
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
     },
 }
 
@@ -185,11 +209,11 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr (journald picks it up), level from `RUST_LOG`. whisper.cpp's chatter is
-/// kept at warnings unless asked for.
+/// Logs to stderr (journald picks it up), level from `RUST_LOG`. whisper.cpp's and the embedded
+/// broker's chatter is kept at warnings unless asked for.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,whisper_rs=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,whisper_rs=warn,rumqttd=warn"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -212,7 +236,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { config, .. } => later("run", "the always-listening pipeline (issue #5)", config.as_deref()),
-        Command::Intent { config, .. } => later("intent", "intent recognition (issue #3)", config.as_deref()),
+        Command::Intent { config, language, area, json, execute, text } => {
+            crate::intent::cli::run(crate::intent::cli::IntentOptions { config, language, area, json, execute, text })
+        }
+        Command::Bench { what: BenchCommand::Intent { entities, language, rounds } } => {
+            let report = crate::intent::cli::bench(entities, language.into(), rounds)?;
+            print!("{}", report.report());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Devices { config } => later("devices", "the MQTT bridge (issue #4)", config.as_deref()),
         Command::Doctor { config } => later("doctor", "the privacy and doctor work (issue #6)", config.as_deref()),
         Command::Privacy { config } => later("privacy", "the privacy and doctor work (issue #6)", config.as_deref()),
@@ -225,7 +256,7 @@ fn later(command: &str, arrives_with: &str, config: Option<&Path>) -> anyhow::Re
     Settings::load(config)?;
     bail!(
         "`hearth {command}` is not part of this build yet: it arrives with {arrives_with}. \
-         This build can `transcribe` and manage models (`hearth model`)"
+         This build can `transcribe`, recognise intents (`hearth intent`) and manage models (`hearth model`)"
     )
 }
 

@@ -87,6 +87,37 @@ pub struct RawStt {
 pub struct RawIntent {
     /// `en` or `de`.
     pub language: Option<String>,
+    /// `[[intent.custom]]`: the user's own sentences, for built-in or new intents.
+    pub custom: Vec<RawCustomIntent>,
+    /// Names or ids of locks that may be unlocked by voice (for discovered entities; a
+    /// `[[entity]]` says `allow_unlock = true` itself).
+    pub allow_unlock: Vec<String>,
+    /// Names or ids of garage doors and gates that may be opened by voice.
+    pub allow_open: Vec<String>,
+}
+
+/// One `[[intent.custom]]`: sentences in the template language of `src/intent/mod.rs`.
+/// With a built-in name (`HassTurnOn`, ...) the sentences join that intent; any other name is
+/// the user's own intent, which fires the "Voice command" event and can publish one message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCustomIntent {
+    /// Intent name: a built-in Home Assistant intent or the user's own.
+    pub name: String,
+    /// Sentence templates.
+    pub sentences: Vec<String>,
+    /// `en` or `de`; default: `[intent] language`.
+    pub language: Option<String>,
+    /// Fixed slot values reported with the intent (e.g. `domain = "light"`).
+    #[serde(default)]
+    pub slots: toml::Table,
+    /// Entity kinds `{name}`/`{area}` may target (built-in intents; default: the intent's own).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Own intents only: MQTT topic to publish to when the sentence matches.
+    pub topic: Option<String>,
+    /// Payload for `topic`; `{slot}` is replaced by the slot's value. Default: empty.
+    pub payload: Option<String>,
 }
 
 /// `[mqtt]` as written.
@@ -160,10 +191,32 @@ pub struct RawEntity {
     pub command_topic: Option<String>,
     /// Discovery schema (`json` or `default`).
     pub schema: Option<String>,
+    /// Locks only: may be unlocked by voice (default: refused).
+    #[serde(default)]
+    pub allow_unlock: bool,
+    /// Garage doors and gates only: may be opened by voice (default: refused).
+    #[serde(default)]
+    pub allow_open: bool,
     /// Any further discovery keys, as in HA MQTT discovery.
     #[serde(flatten)]
     pub discovery: toml::Table,
 }
+
+/// The `kind`s an `[[entity]]` may have (Home Assistant entity domains Hearth handles).
+pub const ENTITY_KINDS: [&str; 12] = [
+    "light",
+    "switch",
+    "fan",
+    "cover",
+    "climate",
+    "lock",
+    "scene",
+    "button",
+    "valve",
+    "media_player",
+    "sensor",
+    "binary_sensor",
+];
 
 /// Speech-to-text language choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -303,6 +356,12 @@ pub struct Settings {
     pub feedback: FeedbackSettings,
     /// Manually declared entities.
     pub entities: Vec<RawEntity>,
+    /// The user's own sentences and intents (`[[intent.custom]]`).
+    pub intent_custom: Vec<RawCustomIntent>,
+    /// Locks that may be unlocked by voice, by name or id.
+    pub intent_allow_unlock: Vec<String>,
+    /// Garage doors and gates that may be opened by voice, by name or id.
+    pub intent_allow_open: Vec<String>,
 }
 
 /// The default model path, relative to the config file's folder (or the working directory).
@@ -403,6 +462,37 @@ impl RawConfig {
                     "give every [[entity]] the name people say",
                 ));
             }
+            if !ENTITY_KINDS.contains(&e.kind.trim()) {
+                return Err(bad(
+                    "entity.kind",
+                    format!("{:?} (entity {:?})", e.kind, e.name),
+                    &format!("use one of {}", ENTITY_KINDS.join(", ")),
+                ));
+            }
+        }
+        for c in &self.intent.custom {
+            let what = format!("{:?}", c.name);
+            if c.name.trim().is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                return Err(bad("intent.custom.name", what, "name the intent with letters, digits and '_' only"));
+            }
+            if c.sentences.iter().all(|s| s.trim().is_empty()) {
+                return Err(bad("intent.custom.sentences", what, "give the intent at least one sentence"));
+            }
+            if let Some(l) = &c.language
+                && !matches!(SttLanguage::parse(l), Some(SttLanguage::En | SttLanguage::De))
+            {
+                return Err(bad("intent.custom.language", format!("{l:?} (intent {what})"), "use \"en\" or \"de\""));
+            }
+            if c.name.starts_with("Hass") && (c.topic.is_some() || c.payload.is_some()) {
+                return Err(bad(
+                    "intent.custom.topic",
+                    what,
+                    "built-in intents command the matched devices themselves; give your intent its own name to publish a message",
+                ));
+            }
+            if c.payload.is_some() && c.topic.is_none() {
+                return Err(bad("intent.custom.payload", what, "add the `topic` the payload is published to"));
+            }
         }
 
         Ok(Settings {
@@ -433,6 +523,9 @@ impl RawConfig {
                 device: self.feedback.device.unwrap_or_else(|| "default".into()),
             },
             entities: self.entity,
+            intent_custom: self.intent.custom,
+            intent_allow_unlock: self.intent.allow_unlock,
+            intent_allow_open: self.intent.allow_open,
         })
     }
 }
@@ -542,6 +635,39 @@ mod tests {
         .unwrap();
         assert_eq!(s.entities.len(), 1);
         assert_eq!(s.entities[0].discovery.get("brightness_scale").and_then(|v| v.as_integer()), Some(254));
+    }
+
+    #[test]
+    fn entity_kind_and_permissions() {
+        let err = parse("[[entity]]\nname = \"Robot\"\nkind = \"vacuum\"\n").unwrap_err().to_string();
+        assert!(err.contains("entity.kind") && err.contains("binary_sensor"), "{err}");
+        let s = parse("[[entity]]\nname = \"Front Door\"\nkind = \"lock\"\nallow_unlock = true\n").unwrap();
+        assert!(s.entities[0].allow_unlock && !s.entities[0].allow_open);
+        assert!(s.entities[0].discovery.is_empty(), "permissions are not discovery keys");
+        let err = parse("[[entity]]\nname = \"Front Door\"\nkind = \"lock\"\nallow_unlock = \"yes\"\n").unwrap_err();
+        assert!(err.to_string().contains("allow_unlock") || err.to_string().contains("bool"), "{err}");
+    }
+
+    #[test]
+    fn custom_intents() {
+        let s = parse(
+            "[intent]\nallow_unlock = [\"Front Door\"]\n[[intent.custom]]\nname = \"GoodNight\"\nsentences = [\"good night\"]\ntopic = \"home/goodnight\"\npayload = \"ON\"\n[[intent.custom]]\nname = \"HassTurnOn\"\nsentences = [\"light up [the] {name}\"]\n",
+        )
+        .unwrap();
+        assert_eq!(s.intent_custom.len(), 2);
+        assert_eq!(s.intent_custom[0].topic.as_deref(), Some("home/goodnight"));
+        assert_eq!(s.intent_allow_unlock, ["Front Door"]);
+        let err =
+            parse("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\nsentense = 1\n").unwrap_err().to_string();
+        assert!(err.contains("sentense"), "{err}");
+        let err = parse("[[intent.custom]]\nname = \"HassTurnOn\"\nsentences = [\"x\"]\ntopic = \"a\"\n").unwrap_err();
+        assert!(err.to_string().contains("intent.custom.topic"), "{err}");
+        let err = parse("[[intent.custom]]\nname = \"Good Night\"\nsentences = [\"x\"]\n").unwrap_err();
+        assert!(err.to_string().contains("intent.custom.name"), "{err}");
+        let err = parse("[[intent.custom]]\nname = \"X\"\nsentences = []\n").unwrap_err();
+        assert!(err.to_string().contains("intent.custom.sentences"), "{err}");
+        let err = parse("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\npayload = \"1\"\n").unwrap_err();
+        assert!(err.to_string().contains("intent.custom.payload"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!   16 kHz mono `f32`.
 //! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
 //! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
-//! - [`bench`]: `hearth bench`, speed and accuracy measurements.
+//! - [`bench`](mod@bench): `hearth bench`, speed and accuracy measurements.
 //! - [`home`]: the entity registry (names, areas, kinds, command topics) and the MQTT commands
 //!   each kind of device takes.
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.

@@ -1,1 +1,584 @@
-//! Entity registry and device commands (being written).
+//! The home as the assistant sees it: the [`EntityRegistry`] of devices people can name
+//! (name, aliases, area, kind, and the Home Assistant MQTT discovery keys that say how to
+//! command them), and [`commands`], which turns an [`Action`] on one [`Entity`] into the MQTT
+//! messages Home Assistant itself would publish.
+//!
+//! Entities come from `[[entity]]` in `config.toml` ([`EntityRegistry::from_settings`]) and
+//! from MQTT discovery ([`Entity::from_discovery`], fed by the MQTT bridge). Both end up as the
+//! same [`Entity`]: its `config` holds the discovery keys spelled out in full.
+//!
+//! **Invariant:** nothing here does I/O. Unlocking a lock and opening a garage door are refused
+//! by [`commands`] itself unless the entity allows it, so no caller can forget the check.
+
+mod command;
+mod discovery;
+mod names;
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::config::{RawEntity, Settings};
+
+pub use command::{Action, CommandError, MqttCommand, commands};
+pub use discovery::normalize as normalize_discovery;
+pub use names::{Spelled, fold, fold_char, is_apostrophe, sound_key};
+
+/// What kind of device an entity is: Home Assistant's MQTT component (entity domain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `light`: on/off, brightness.
+    Light,
+    /// `switch`: on/off.
+    Switch,
+    /// `fan`: on/off, speed percentage.
+    Fan,
+    /// `cover`: open/close/stop, position (blinds, shutters, garage doors).
+    Cover,
+    /// `climate`: target temperature, mode.
+    Climate,
+    /// `lock`: lock/unlock.
+    Lock,
+    /// `scene`: activate.
+    Scene,
+    /// `button`: press.
+    Button,
+    /// `valve`: open/close/stop, position.
+    Valve,
+    /// `media_player`: on/off (not an MQTT platform in Home Assistant; declared by hand).
+    MediaPlayer,
+    /// `sensor`: state only.
+    Sensor,
+    /// `binary_sensor`: state only.
+    BinarySensor,
+}
+
+impl Kind {
+    /// Every kind, in declaration order.
+    pub const ALL: [Kind; 12] = [
+        Kind::Light,
+        Kind::Switch,
+        Kind::Fan,
+        Kind::Cover,
+        Kind::Climate,
+        Kind::Lock,
+        Kind::Scene,
+        Kind::Button,
+        Kind::Valve,
+        Kind::MediaPlayer,
+        Kind::Sensor,
+        Kind::BinarySensor,
+    ];
+
+    /// Parses a Home Assistant domain name (`light`, `binary_sensor`, ...).
+    pub fn parse(text: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.domain() == text.trim())
+    }
+
+    /// The Home Assistant domain name, as used in the `domain` slot.
+    pub fn domain(self) -> &'static str {
+        match self {
+            Kind::Light => "light",
+            Kind::Switch => "switch",
+            Kind::Fan => "fan",
+            Kind::Cover => "cover",
+            Kind::Climate => "climate",
+            Kind::Lock => "lock",
+            Kind::Scene => "scene",
+            Kind::Button => "button",
+            Kind::Valve => "valve",
+            Kind::MediaPlayer => "media_player",
+            Kind::Sensor => "sensor",
+            Kind::BinarySensor => "binary_sensor",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.domain())
+    }
+}
+
+/// A device people can name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entity {
+    /// Stable id: the discovery `unique_id`, else `<kind>.<object id or folded name>`.
+    pub id: String,
+    /// The name people say ("Kitchen Light").
+    pub name: String,
+    /// Other names for it.
+    pub aliases: Vec<String>,
+    /// The area it is in ("Kitchen"), if known.
+    pub area: Option<String>,
+    /// Its kind (Home Assistant domain).
+    pub kind: Kind,
+    /// Discovery keys, spelled out in full with `~` expanded: how to command it.
+    pub config: Map<String, Value>,
+    /// The user allows unlocking it by voice (locks only).
+    pub allow_unlock: bool,
+    /// The user allows opening it by voice (garage doors and gates only).
+    pub allow_open: bool,
+}
+
+/// Why an entity could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EntityError {
+    /// `kind` / the discovery component is not one Hearth handles.
+    #[error("entity {name:?}: kind {kind:?} is not supported; use one of {}", kind_list())]
+    UnknownKind {
+        /// The entity's name or discovery id.
+        name: String,
+        /// The kind as given.
+        kind: String,
+    },
+    /// A discovery payload that is not a JSON object.
+    #[error("discovery payload for {id} is not a JSON object")]
+    NotAnObject {
+        /// `<component>.<object id>`.
+        id: String,
+    },
+    /// Neither the entity nor its device has a name.
+    #[error("entity {id} has no name: give it a `name` (or its device one)")]
+    NoName {
+        /// The entity id.
+        id: String,
+    },
+}
+
+fn kind_list() -> String {
+    Kind::ALL.iter().map(|k| k.domain()).collect::<Vec<_>>().join(", ")
+}
+
+impl Entity {
+    /// An entity with no discovery keys (tests, and callers that fill `config` themselves).
+    pub fn new(id: impl Into<String>, name: impl Into<String>, kind: Kind) -> Entity {
+        Entity {
+            id: id.into(),
+            name: name.into(),
+            aliases: Vec::new(),
+            area: None,
+            kind,
+            config: Map::new(),
+            allow_unlock: false,
+            allow_open: false,
+        }
+    }
+
+    /// Builds an entity from a Home Assistant MQTT discovery payload published on
+    /// `<prefix>/<component>/[<node_id>/]<object_id>/config`. Abbreviations and `~` are expanded;
+    /// `name: null` takes the device name, a name next to a device name is prefixed with it (as
+    /// Home Assistant names such entities), and `device.suggested_area` becomes the area.
+    pub fn from_discovery(component: &str, object_id: &str, payload: &Value) -> Result<Entity, EntityError> {
+        let fallback_id = format!("{component}.{object_id}");
+        let kind = Kind::parse(component)
+            .ok_or_else(|| EntityError::UnknownKind { name: fallback_id.clone(), kind: component.to_string() })?;
+        let object = payload.as_object().ok_or_else(|| EntityError::NotAnObject { id: fallback_id.clone() })?;
+        let config = discovery::normalize(object);
+        let id = match config.get("unique_id") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => fallback_id,
+        };
+        let device = config.get("device").and_then(Value::as_object);
+        let device_name = device.and_then(|d| d.get("name")).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+        let name = match config.get("name") {
+            Some(Value::Null) => device_name.map(str::to_string),
+            Some(Value::String(own)) if !own.trim().is_empty() => Some(match device_name {
+                Some(dev) if !fold(own).starts_with(&fold(dev)) => format!("{dev} {own}"),
+                _ => own.clone(),
+            }),
+            _ => device_name.map(str::to_string),
+        }
+        .ok_or_else(|| EntityError::NoName { id: id.clone() })?;
+        let area = device
+            .and_then(|d| d.get("suggested_area"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(str::to_string);
+        Ok(Entity { id, name, aliases: Vec::new(), area, kind, config, allow_unlock: false, allow_open: false })
+    }
+
+    /// Builds an entity from an `[[entity]]` entry of `config.toml`. Its discovery keys may be
+    /// written in full or abbreviated, as in a discovery payload.
+    pub fn from_config(raw: &RawEntity) -> Result<Entity, EntityError> {
+        let kind = Kind::parse(&raw.kind)
+            .ok_or_else(|| EntityError::UnknownKind { name: raw.name.clone(), kind: raw.kind.clone() })?;
+        let mut object = Map::new();
+        for (key, value) in &raw.discovery {
+            object.insert(key.clone(), toml_to_json(value));
+        }
+        if let Some(topic) = &raw.command_topic {
+            object.insert("command_topic".into(), Value::String(topic.clone()));
+        }
+        if let Some(schema) = &raw.schema {
+            object.insert("schema".into(), Value::String(schema.clone()));
+        }
+        let config = discovery::normalize(&object);
+        let id = match config.get("unique_id").and_then(Value::as_str) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => format!("{}.{}", kind.domain(), fold(&raw.name).replace(' ', "_")),
+        };
+        Ok(Entity {
+            id,
+            name: raw.name.trim().to_string(),
+            aliases: raw.aliases.iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+            area: raw.area.as_ref().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()),
+            kind,
+            config,
+            allow_unlock: raw.allow_unlock,
+            allow_open: raw.allow_open,
+        })
+    }
+
+    /// The discovery `device_class`, if any ("garage", "blind", "temperature", ...).
+    pub fn device_class(&self) -> Option<&str> {
+        self.config.get("device_class").and_then(Value::as_str)
+    }
+
+    /// A discovery key's value as text, if it is a string or a number.
+    pub fn key(&self, key: &str) -> Option<String> {
+        match self.config.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(if *b { "True" } else { "False" }.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Whether opening this cover is guarded (a garage door or gate).
+    pub fn is_guarded_opening(&self) -> bool {
+        self.kind == Kind::Cover && matches!(self.device_class(), Some("garage" | "gate"))
+    }
+}
+
+/// Converts a TOML value from `config.toml` into the JSON a discovery payload would carry.
+fn toml_to_json(value: &toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+    }
+}
+
+/// One name an entity answers to, folded for comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameKey {
+    /// The folded name ([`fold`]).
+    pub text: String,
+    /// Its comparison forms.
+    pub spelled: Spelled,
+    /// Derived from the name by leaving out the entity's area ("Kitchen Ceiling Light" in area
+    /// "Kitchen" → "ceiling light"): only valid when that area is meant.
+    pub derived: bool,
+}
+
+/// An entity with its folded names, as the registry keeps it.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The entity.
+    pub entity: Entity,
+    /// Its name, aliases and derived short name, folded.
+    pub keys: Vec<NameKey>,
+    /// Its area, folded.
+    pub area_key: Option<String>,
+}
+
+/// An area, as named by the entities in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Area {
+    /// The area's name as first written ("Living Room").
+    pub name: String,
+    /// Folded ([`fold`]).
+    pub key: String,
+    /// Its comparison forms.
+    pub spelled: Spelled,
+}
+
+/// Entities allowed to do guarded things by name or id, for entities that come from discovery
+/// and so cannot carry `allow_unlock`/`allow_open` themselves (`[intent] allow_unlock = [...]`).
+#[derive(Debug, Clone, Default)]
+pub struct SafetyPolicy {
+    /// Folded names and ids of locks that may be unlocked.
+    pub allow_unlock: HashSet<String>,
+    /// Folded names and ids of garage doors/gates that may be opened.
+    pub allow_open: HashSet<String>,
+}
+
+impl SafetyPolicy {
+    /// A policy from lists of entity names or ids.
+    pub fn new(allow_unlock: &[String], allow_open: &[String]) -> SafetyPolicy {
+        let set = |list: &[String]| list.iter().flat_map(|s| [fold(s), s.trim().to_string()]).collect();
+        SafetyPolicy { allow_unlock: set(allow_unlock), allow_open: set(allow_open) }
+    }
+
+    fn apply(&self, entity: &mut Entity) {
+        let listed = |set: &HashSet<String>| set.contains(&entity.id) || set.contains(&fold(&entity.name));
+        entity.allow_unlock |= listed(&self.allow_unlock);
+        entity.allow_open |= listed(&self.allow_open);
+    }
+}
+
+/// Every entity the assistant can control or ask about, with indexes for lookup by id, name,
+/// alias and area. Insertion order is kept (it decides nothing, but makes output stable).
+#[derive(Debug, Clone, Default)]
+pub struct EntityRegistry {
+    /// Entities with their folded names.
+    entries: Vec<Registered>,
+    /// Position in `entries` by id.
+    by_id: HashMap<String, usize>,
+    /// Distinct areas, in order of first appearance.
+    areas: Vec<Area>,
+    /// Every word of every folded name and area: words a transcript may contain on purpose.
+    vocabulary: HashSet<String>,
+    /// Who may be unlocked/opened besides entities that say so themselves.
+    policy: SafetyPolicy,
+}
+
+impl EntityRegistry {
+    /// An empty registry.
+    pub fn new() -> EntityRegistry {
+        EntityRegistry::default()
+    }
+
+    /// An empty registry whose entities get their guarded permissions from `policy`.
+    pub fn with_policy(policy: SafetyPolicy) -> EntityRegistry {
+        EntityRegistry { policy, ..EntityRegistry::default() }
+    }
+
+    /// The registry for a config file: its `[[entity]]` entries and `[intent]` permissions.
+    pub fn from_settings(settings: &Settings) -> Result<EntityRegistry, EntityError> {
+        let mut registry =
+            EntityRegistry::with_policy(SafetyPolicy::new(&settings.intent_allow_unlock, &settings.intent_allow_open));
+        for raw in &settings.entities {
+            let mut entity = Entity::from_config(raw)?;
+            let base = entity.id.clone();
+            let mut n = 2;
+            while registry.get(&entity.id).is_some() {
+                entity.id = format!("{base}_{n}");
+                n += 1;
+            }
+            registry.insert(entity);
+        }
+        Ok(registry)
+    }
+
+    /// Adds an entity, or replaces the one with the same id (returned).
+    pub fn insert(&mut self, mut entity: Entity) -> Option<Entity> {
+        self.policy.apply(&mut entity);
+        let registered = register(entity);
+        let old = match self.by_id.get(&registered.entity.id) {
+            Some(&i) => Some(std::mem::replace(&mut self.entries[i], registered).entity),
+            None => {
+                self.by_id.insert(registered.entity.id.clone(), self.entries.len());
+                self.entries.push(registered);
+                None
+            }
+        };
+        self.reindex();
+        old
+    }
+
+    /// Removes an entity by id (discovery: empty config payload).
+    pub fn remove(&mut self, id: &str) -> Option<Entity> {
+        let i = self.by_id.remove(id)?;
+        let removed = self.entries.remove(i).entity;
+        for (j, e) in self.entries.iter().enumerate().skip(i) {
+            self.by_id.insert(e.entity.id.clone(), j);
+        }
+        self.reindex();
+        Some(removed)
+    }
+
+    /// Recomputes areas and vocabulary.
+    fn reindex(&mut self) {
+        self.areas.clear();
+        self.vocabulary.clear();
+        for e in &self.entries {
+            if let (Some(name), Some(key)) = (&e.entity.area, &e.area_key)
+                && !self.areas.iter().any(|a| a.key == *key)
+            {
+                self.areas.push(Area { name: name.clone(), key: key.clone(), spelled: Spelled::new(key) });
+            }
+            for key in e.keys.iter().map(|k| &k.text).chain(e.area_key.as_ref()) {
+                self.vocabulary.extend(key.split(' ').map(str::to_string));
+            }
+        }
+    }
+
+    /// The entity with this id.
+    pub fn get(&self, id: &str) -> Option<&Entity> {
+        self.by_id.get(id).map(|&i| &self.entries[i].entity)
+    }
+
+    /// The entity at a position of [`EntityRegistry::entries`].
+    pub fn at(&self, index: usize) -> &Entity {
+        &self.entries[index].entity
+    }
+
+    /// Number of entities.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entities.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All entities.
+    pub fn iter(&self) -> impl Iterator<Item = &Entity> {
+        self.entries.iter().map(|e| &e.entity)
+    }
+
+    /// All entities with their folded names, for matching.
+    pub fn entries(&self) -> &[Registered] {
+        &self.entries
+    }
+
+    /// Distinct areas of all entities.
+    pub fn areas(&self) -> &[Area] {
+        &self.areas
+    }
+
+    /// Whether `word` (folded) occurs in some entity name, alias or area.
+    pub fn knows_word(&self, word: &str) -> bool {
+        self.vocabulary.contains(word)
+    }
+
+    /// Entities whose name or alias is exactly `name` (after [`fold`]).
+    pub fn by_name(&self, name: &str) -> Vec<&Entity> {
+        let key = fold(name);
+        self.entries.iter().filter(|e| e.keys.iter().any(|k| !k.derived && k.text == key)).map(|e| &e.entity).collect()
+    }
+
+    /// Entities in `area` (compared after [`fold`]), optionally of one kind.
+    pub fn in_area(&self, area: &str, kind: Option<Kind>) -> Vec<&Entity> {
+        let key = fold(area);
+        self.entries
+            .iter()
+            .filter(|e| e.area_key.as_deref() == Some(key.as_str()) && kind.is_none_or(|k| e.entity.kind == k))
+            .map(|e| &e.entity)
+            .collect()
+    }
+}
+
+/// Folds an entity's names: name, aliases, and the name without its area.
+fn register(entity: Entity) -> Registered {
+    let area_key = entity.area.as_deref().map(fold).filter(|k| !k.is_empty());
+    let mut keys: Vec<NameKey> = Vec::new();
+    for name in std::iter::once(&entity.name).chain(&entity.aliases) {
+        let text = fold(name);
+        if !text.is_empty() && !keys.iter().any(|k| k.text == text) {
+            keys.push(NameKey { spelled: Spelled::new(&text), text, derived: false });
+        }
+    }
+    if let (Some(area), Some(name)) = (&area_key, keys.first().map(|k| k.text.clone())) {
+        let short = name
+            .strip_prefix(area.as_str())
+            .and_then(|r| r.strip_prefix(' '))
+            .or_else(|| name.strip_suffix(area.as_str()).and_then(|r| r.strip_suffix(' ')));
+        if let Some(short) = short
+            && !keys.iter().any(|k| k.text == short)
+        {
+            keys.push(NameKey { text: short.to_string(), spelled: Spelled::new(short), derived: true });
+        }
+    }
+    Registered { entity, keys, area_key }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn light(id: &str, name: &str, area: &str) -> Entity {
+        Entity { area: Some(area.into()), ..Entity::new(id, name, Kind::Light) }
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::parse(k.domain()), Some(k));
+        }
+        assert_eq!(Kind::parse("vacuum"), None);
+        for k in crate::config::ENTITY_KINDS {
+            assert!(Kind::parse(k).is_some(), "config accepts kind {k} that the registry does not");
+        }
+    }
+
+    #[test]
+    fn registry_add_replace_remove_lookup() {
+        let mut r = EntityRegistry::new();
+        r.insert(light("a", "Kitchen Ceiling Light", "Kitchen"));
+        r.insert(Entity { aliases: vec!["Reading Lamp".into()], ..light("b", "Floor Lamp", "Living Room") });
+        r.insert(Entity { area: Some("Kitchen".into()), ..Entity::new("c", "Coffee Maker", Kind::Switch) });
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.by_name("reading-lamp")[0].id, "b");
+        assert_eq!(r.by_name("Floor Lamp")[0].id, "b");
+        assert!(r.by_name("ceiling light").is_empty(), "derived names are not names");
+        assert_eq!(r.in_area("kitchen", Some(Kind::Light)).len(), 1);
+        assert_eq!(r.in_area("KITCHEN", None).len(), 2);
+        assert_eq!(r.areas().iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Kitchen", "Living Room"]);
+        assert!(r.knows_word("ceiling") && r.knows_word("living") && !r.knows_word("bedroom"));
+        let keys: Vec<_> = r.entries()[0].keys.iter().map(|k| (k.text.as_str(), k.derived)).collect();
+        assert_eq!(keys, [("kitchen ceiling light", false), ("ceiling light", true)]);
+
+        let old = r.insert(light("b", "Floor Lamp", "Bedroom")).unwrap();
+        assert_eq!(old.area.as_deref(), Some("Living Room"));
+        assert_eq!(r.len(), 3);
+        assert!(r.areas().iter().all(|a| a.name != "Living Room"));
+        assert_eq!(r.remove("a").unwrap().name, "Kitchen Ceiling Light");
+        assert_eq!(r.get("c").unwrap().name, "Coffee Maker");
+        assert_eq!(r.at(0).id, "b");
+        assert!(r.remove("a").is_none());
+    }
+
+    #[test]
+    fn discovery_names_areas_and_ids() {
+        let z2m = json!({
+            "name": null, "uniq_id": "0x00158d0001_light", "schema": "json",
+            "~": "zigbee2mqtt/Desk Lamp", "cmd_t": "~/set", "bri_scl": 254, "brightness": true,
+            "dev": {"ids": ["zigbee2mqtt_0x00158d0001"], "name": "Desk Lamp", "sa": "Office"}
+        });
+        let e = Entity::from_discovery("light", "0x00158d0001", &z2m).unwrap();
+        assert_eq!(
+            (e.id.as_str(), e.name.as_str(), e.area.as_deref()),
+            ("0x00158d0001_light", "Desk Lamp", Some("Office"))
+        );
+        assert_eq!(e.key("command_topic").as_deref(), Some("zigbee2mqtt/Desk Lamp/set"));
+        assert_eq!(e.key("brightness_scale").as_deref(), Some("254"));
+
+        let tasmota = json!({"name": "Relay", "cmd_t": "cmnd/plug/POWER", "dev": {"name": "Coffee Plug"}});
+        let e = Entity::from_discovery("switch", "plug_relay", &tasmota).unwrap();
+        assert_eq!((e.id.as_str(), e.name.as_str()), ("switch.plug_relay", "Coffee Plug Relay"));
+
+        let plain = json!({"name": "Garage Door", "command_topic": "garage/set", "device_class": "garage"});
+        let e = Entity::from_discovery("cover", "garage", &plain).unwrap();
+        assert!(e.is_guarded_opening());
+        assert_eq!(e.area, None);
+
+        assert!(matches!(Entity::from_discovery("vacuum", "x", &plain), Err(EntityError::UnknownKind { .. })));
+        assert!(matches!(Entity::from_discovery("light", "x", &json!([])), Err(EntityError::NotAnObject { .. })));
+        assert!(matches!(
+            Entity::from_discovery("light", "x", &json!({"name": null})),
+            Err(EntityError::NoName { .. })
+        ));
+    }
+
+    #[test]
+    fn policy_grants_by_name_or_id() {
+        let policy = SafetyPolicy::new(&["Front Door".into()], &["cover.garage".into()]);
+        let mut r = EntityRegistry::with_policy(policy);
+        r.insert(Entity::new("lock.front", "Front-Door", Kind::Lock));
+        r.insert(Entity::new("cover.garage", "Garage", Kind::Cover));
+        r.insert(Entity::new("lock.back", "Back Door", Kind::Lock));
+        assert!(r.get("lock.front").unwrap().allow_unlock);
+        assert!(r.get("cover.garage").unwrap().allow_open);
+        assert!(!r.get("lock.back").unwrap().allow_unlock);
+    }
+}

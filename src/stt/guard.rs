@@ -32,7 +32,7 @@ const FRAME: usize = 480;
 /// distance from a USB microphone peaks 20–40 dB above this.
 const SILENCE_RMS: f32 = 0.002;
 
-/// Whether no 30 ms frame of the clip is louder than [`SILENCE_RMS`].
+/// Whether no 30 ms frame of the clip is louder than `SILENCE_RMS`.
 pub fn is_silent(audio: &[f32]) -> bool {
     audio.chunks(FRAME).all(|frame| {
         let energy: f32 = frame.iter().map(|x| x * x).sum::<f32>() / frame.len() as f32;

@@ -1,0 +1,144 @@
+//! Home Assistant MQTT discovery payloads as the command builder needs them: abbreviated keys
+//! spelled out (`cmd_t` → `command_topic`, also inside `device`), and the `~` base topic
+//! expanded in every `*_topic` key. Pure functions over JSON.
+
+use serde_json::{Map, Value};
+
+/// Abbreviations of the discovery keys Hearth reads (a subset of Home Assistant's table:
+/// the keys that name, place, or command an entity).
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("avty_t", "availability_topic"),
+    ("bri_cmd_t", "brightness_command_topic"),
+    ("bri_cmd_tpl", "brightness_command_template"),
+    ("bri_scl", "brightness_scale"),
+    ("bri_stat_t", "brightness_state_topic"),
+    ("clrm", "color_mode"),
+    ("cmd_t", "command_topic"),
+    ("cmd_tpl", "command_template"),
+    ("dev", "device"),
+    ("dev_cla", "device_class"),
+    ("json_attr_t", "json_attributes_topic"),
+    ("max_temp", "max_temp"),
+    ("min_temp", "min_temp"),
+    ("mode_cmd_t", "mode_command_topic"),
+    ("mode_cmd_tpl", "mode_command_template"),
+    ("mode_stat_t", "mode_state_topic"),
+    ("modes", "modes"),
+    ("name", "name"),
+    ("obj_id", "object_id"),
+    ("on_cmd_type", "on_command_type"),
+    ("pct_cmd_t", "percentage_command_topic"),
+    ("pct_cmd_tpl", "percentage_command_template"),
+    ("pct_stat_t", "percentage_state_topic"),
+    ("pl_cls", "payload_close"),
+    ("pl_lock", "payload_lock"),
+    ("pl_off", "payload_off"),
+    ("pl_on", "payload_on"),
+    ("pl_open", "payload_open"),
+    ("pl_prs", "payload_press"),
+    ("pl_stop", "payload_stop"),
+    ("pl_unlk", "payload_unlock"),
+    ("pos_clsd", "position_closed"),
+    ("pos_open", "position_open"),
+    ("pos_t", "position_topic"),
+    ("pow_cmd_t", "power_command_topic"),
+    ("pow_cmd_tpl", "power_command_template"),
+    ("rgb_cmd_t", "rgb_command_topic"),
+    ("set_pos_t", "set_position_topic"),
+    ("set_pos_tpl", "set_position_template"),
+    ("spd_rng_max", "speed_range_max"),
+    ("spd_rng_min", "speed_range_min"),
+    ("stat_t", "state_topic"),
+    ("sup_clrm", "supported_color_modes"),
+    ("temp_cmd_t", "temperature_command_topic"),
+    ("temp_cmd_tpl", "temperature_command_template"),
+    ("temp_stat_t", "temperature_state_topic"),
+    ("uniq_id", "unique_id"),
+];
+
+/// Abbreviations inside the `device` object.
+const DEVICE_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("cns", "connections"),
+    ("ids", "identifiers"),
+    ("mdl", "model"),
+    ("mf", "manufacturer"),
+    ("name", "name"),
+    ("sa", "suggested_area"),
+    ("sw", "sw_version"),
+];
+
+/// Spells out one key, or returns it unchanged.
+fn expand_key(key: &str, table: &[(&str, &'static str)]) -> String {
+    table.iter().find(|(short, _)| *short == key).map_or_else(|| key.to_string(), |(_, long)| (*long).to_string())
+}
+
+/// A discovery payload with abbreviations spelled out and the `~` base topic expanded.
+/// A key given both abbreviated and in full keeps the full form's value.
+pub fn normalize(payload: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (key, value) in payload {
+        let long = expand_key(key, ABBREVIATIONS);
+        if long != *key && payload.contains_key(&long) {
+            continue;
+        }
+        let value = match (long.as_str(), value) {
+            ("device", Value::Object(device)) => {
+                let mut d = Map::new();
+                for (k, v) in device {
+                    d.insert(expand_key(k, DEVICE_ABBREVIATIONS), v.clone());
+                }
+                Value::Object(d)
+            }
+            _ => value.clone(),
+        };
+        out.insert(long, value);
+    }
+    if let Some(Value::String(base)) = out.remove("~") {
+        for (key, value) in out.iter_mut() {
+            if !key.ends_with("topic") {
+                continue;
+            }
+            if let Value::String(topic) = value {
+                if let Some(rest) = topic.strip_prefix('~') {
+                    *topic = format!("{base}{rest}");
+                } else if let Some(rest) = topic.strip_suffix('~') {
+                    *topic = format!("{rest}{base}");
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn abbreviations_and_base_topic() {
+        let payload = json!({
+            "~": "zigbee2mqtt/Desk Lamp",
+            "cmd_t": "~/set",
+            "stat_t": "~",
+            "bri_scl": 254,
+            "pl_on": "1",
+            "dev": {"ids": ["0x1"], "name": "Desk Lamp", "sa": "Office"},
+            "avty_t": "bridge/~",
+        });
+        let out = normalize(payload.as_object().unwrap());
+        assert_eq!(out["command_topic"], "zigbee2mqtt/Desk Lamp/set");
+        assert_eq!(out["state_topic"], "zigbee2mqtt/Desk Lamp");
+        assert_eq!(out["availability_topic"], "bridge/zigbee2mqtt/Desk Lamp");
+        assert_eq!(out["brightness_scale"], 254);
+        assert_eq!(out["payload_on"], "1");
+        assert_eq!(out["device"]["suggested_area"], "Office");
+        assert!(!out.contains_key("~") && !out.contains_key("cmd_t"));
+    }
+
+    #[test]
+    fn full_key_wins_over_abbreviation() {
+        let out = normalize(json!({"cmd_t": "a", "command_topic": "b"}).as_object().unwrap());
+        assert_eq!(out["command_topic"], "b");
+    }
+}

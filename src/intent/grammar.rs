@@ -1,0 +1,633 @@
+//! The sentence files (`sentences/<language>/*.toml`, embedded in the binary) and the user's
+//! `[[intent.custom]]` sentences, compiled into one [`Grammar`] per language: interned words,
+//! slot lists, and one [`Program`] per template, grouped by intent.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Deserialize;
+
+use crate::home::{Action, Entity, Kind, fold};
+
+use super::normalize::Normalizer;
+use super::template::{self, CompileError, Node, Program, Words};
+use super::{IntentError, Language, SlotValue};
+
+/// The built-in sentence files, per language (file name, text).
+const FILES: &[(Language, &str, &str)] = &[
+    (Language::En, "en/common.toml", include_str!("../../sentences/en/common.toml")),
+    (Language::En, "en/control.toml", include_str!("../../sentences/en/control.toml")),
+    (Language::En, "en/settings.toml", include_str!("../../sentences/en/settings.toml")),
+    (Language::En, "en/state.toml", include_str!("../../sentences/en/state.toml")),
+    (Language::En, "en/timers.toml", include_str!("../../sentences/en/timers.toml")),
+    (Language::De, "de/common.toml", include_str!("../../sentences/de/common.toml")),
+    (Language::De, "de/control.toml", include_str!("../../sentences/de/control.toml")),
+    (Language::De, "de/settings.toml", include_str!("../../sentences/de/settings.toml")),
+    (Language::De, "de/state.toml", include_str!("../../sentences/de/state.toml")),
+    (Language::De, "de/timers.toml", include_str!("../../sentences/de/timers.toml")),
+];
+
+/// One sentence file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct SentenceFile {
+    /// Normalisation data (one file per language has it).
+    normalize: Option<NormalizeData>,
+    /// Named templates, used as `<name>`.
+    rules: BTreeMap<String, String>,
+    /// Slot lists, used as `{name}`.
+    lists: BTreeMap<String, ListData>,
+    /// Sentence groups.
+    group: Vec<GroupData>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct NormalizeData {
+    filler_words: Vec<String>,
+    filler_prefixes: Vec<String>,
+    filler_suffixes: Vec<String>,
+    replacements: BTreeMap<String, String>,
+    percent: String,
+    degrees: String,
+    compound_suffixes: Vec<String>,
+    /// Names too generic to stand for one device when derived from a name ("light").
+    generic_names: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ListData {
+    /// Inclusive numeric range.
+    range: Option<[f64; 2]>,
+    /// Whether decimals are allowed ("21.5").
+    fractions: bool,
+    /// Words standing for numbers in this list ("a" = 1 minute).
+    words: BTreeMap<String, f64>,
+    /// Phrases and the value they stand for.
+    values: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupData {
+    intent: String,
+    sentences: Vec<String>,
+    #[serde(default)]
+    slots: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    domains: Vec<String>,
+    /// Target every matching entity in the home, not one area.
+    #[serde(default)]
+    everywhere: bool,
+}
+
+/// Home Assistant's built-in intents that Hearth recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// `HassTurnOn`: on, open (covers, valves), lock (locks), activate (scenes), press (buttons).
+    TurnOn,
+    /// `HassTurnOff`: off, close, unlock.
+    TurnOff,
+    /// `HassLightSet`: brightness.
+    LightSet,
+    /// `HassSetPosition`: cover/valve position.
+    SetPosition,
+    /// `HassStopMoving`: stop a cover/valve.
+    StopMoving,
+    /// `HassClimateSetTemperature`.
+    ClimateSetTemperature,
+    /// `HassClimateGetTemperature`.
+    ClimateGetTemperature,
+    /// `HassFanSetSpeed`: fan percentage.
+    FanSetSpeed,
+    /// `HassGetState`: a question about a device's state.
+    GetState,
+    /// `HassStartTimer`.
+    StartTimer,
+    /// `HassCancelTimer`.
+    CancelTimer,
+    /// `HassTimerStatus`.
+    TimerStatus,
+    /// `HassNevermind`.
+    Nevermind,
+}
+
+impl Builtin {
+    const ALL: [Builtin; 13] = [
+        Builtin::TurnOn,
+        Builtin::TurnOff,
+        Builtin::LightSet,
+        Builtin::SetPosition,
+        Builtin::StopMoving,
+        Builtin::ClimateSetTemperature,
+        Builtin::ClimateGetTemperature,
+        Builtin::FanSetSpeed,
+        Builtin::GetState,
+        Builtin::StartTimer,
+        Builtin::CancelTimer,
+        Builtin::TimerStatus,
+        Builtin::Nevermind,
+    ];
+
+    /// Home Assistant's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::TurnOn => "HassTurnOn",
+            Builtin::TurnOff => "HassTurnOff",
+            Builtin::LightSet => "HassLightSet",
+            Builtin::SetPosition => "HassSetPosition",
+            Builtin::StopMoving => "HassStopMoving",
+            Builtin::ClimateSetTemperature => "HassClimateSetTemperature",
+            Builtin::ClimateGetTemperature => "HassClimateGetTemperature",
+            Builtin::FanSetSpeed => "HassFanSetSpeed",
+            Builtin::GetState => "HassGetState",
+            Builtin::StartTimer => "HassStartTimer",
+            Builtin::CancelTimer => "HassCancelTimer",
+            Builtin::TimerStatus => "HassTimerStatus",
+            Builtin::Nevermind => "HassNevermind",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Builtin> {
+        Builtin::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// Whether the intent acts on or asks about devices.
+    pub fn needs_targets(self) -> bool {
+        !matches!(self, Builtin::StartTimer | Builtin::CancelTimer | Builtin::TimerStatus | Builtin::Nevermind)
+    }
+
+    /// Whether the intent commands devices (rather than asking or handling timers).
+    pub fn acts(self) -> bool {
+        matches!(
+            self,
+            Builtin::TurnOn
+                | Builtin::TurnOff
+                | Builtin::LightSet
+                | Builtin::SetPosition
+                | Builtin::StopMoving
+                | Builtin::ClimateSetTemperature
+                | Builtin::FanSetSpeed
+        )
+    }
+
+    /// Kinds targeted when a group does not say.
+    fn default_domains(self) -> &'static [&'static str] {
+        match self {
+            Builtin::TurnOn | Builtin::TurnOff => &["light", "switch", "fan", "media_player", "climate", "valve"],
+            Builtin::LightSet => &["light"],
+            Builtin::SetPosition | Builtin::StopMoving => &["cover", "valve"],
+            Builtin::ClimateSetTemperature => &["climate"],
+            Builtin::ClimateGetTemperature => &["climate", "sensor.temperature"],
+            Builtin::FanSetSpeed => &["fan"],
+            Builtin::GetState => &[
+                "light",
+                "switch",
+                "fan",
+                "cover",
+                "climate",
+                "lock",
+                "valve",
+                "media_player",
+                "sensor",
+                "binary_sensor",
+            ],
+            Builtin::StartTimer | Builtin::CancelTimer | Builtin::TimerStatus | Builtin::Nevermind => &[],
+        }
+    }
+
+    /// The device action for one target, as Home Assistant maps the intent onto the entity's
+    /// domain. `None` for questions, and for kinds the intent does nothing to.
+    pub fn action(self, kind: Kind, slots: &BTreeMap<String, SlotValue>) -> Option<Action> {
+        let percent =
+            |slot: &str| slots.get(slot).and_then(SlotValue::as_number).map(|v| v.round().clamp(0.0, 100.0) as u8);
+        match self {
+            Builtin::TurnOn => Some(match kind {
+                Kind::Cover | Kind::Valve => Action::Open,
+                Kind::Lock => Action::Lock,
+                Kind::Scene => Action::Activate,
+                Kind::Button => Action::Press,
+                Kind::Sensor | Kind::BinarySensor => return None,
+                _ => Action::TurnOn,
+            }),
+            Builtin::TurnOff => Some(match kind {
+                Kind::Cover | Kind::Valve => Action::Close,
+                Kind::Lock => Action::Unlock,
+                Kind::Scene | Kind::Button | Kind::Sensor | Kind::BinarySensor => return None,
+                _ => Action::TurnOff,
+            }),
+            Builtin::LightSet => percent("brightness").map(Action::Brightness),
+            Builtin::SetPosition => percent("position").map(Action::Position),
+            Builtin::StopMoving => Some(Action::Stop),
+            Builtin::ClimateSetTemperature => {
+                slots.get("temperature").and_then(SlotValue::as_number).map(Action::Temperature)
+            }
+            Builtin::FanSetSpeed => percent("percentage").map(Action::Percentage),
+            _ => None,
+        }
+    }
+}
+
+/// A kind of entity a group may target, optionally narrowed to a device class
+/// (`cover.garage`; `cover.none` = covers without a device class).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainSpec {
+    /// The kind.
+    pub kind: Kind,
+    /// `None`: any device class; `Some(None)`: none; `Some(Some(c))`: class `c`.
+    pub device_class: Option<Option<String>>,
+}
+
+impl DomainSpec {
+    fn parse(text: &str) -> Option<DomainSpec> {
+        let (kind, class) = match text.split_once('.') {
+            Some((k, "none")) => (k, Some(None)),
+            Some((k, c)) => (k, Some(Some(c.to_string()))),
+            None => (text, None),
+        };
+        Some(DomainSpec { kind: Kind::parse(kind)?, device_class: class })
+    }
+
+    /// Whether `entity` is of this kind (and class).
+    pub fn admits(&self, entity: &Entity) -> bool {
+        entity.kind == self.kind
+            && match &self.device_class {
+                None => true,
+                Some(class) => entity.device_class() == class.as_deref(),
+            }
+    }
+}
+
+/// What a slot matches.
+#[derive(Debug, Clone)]
+pub enum SlotKind {
+    /// An entity name or alias from the registry (`{name}`).
+    Name,
+    /// An area from the registry or the satellite's (`{area}`).
+    Area,
+    /// A number in a range.
+    Number {
+        /// Smallest value.
+        min: f64,
+        /// Largest value.
+        max: f64,
+        /// Decimals allowed.
+        fractions: bool,
+        /// Words standing for numbers, by word id.
+        words: HashMap<u32, f64>,
+    },
+    /// One of a list of phrases (word ids) and the value each stands for.
+    Values(Vec<(Vec<u32>, String)>),
+}
+
+/// A slot: where its value comes from and the slot name it is reported under.
+#[derive(Debug, Clone)]
+pub struct SlotDef {
+    /// The slot name (`name`, `area`, `brightness`, ...).
+    pub slot: String,
+    /// What it matches.
+    pub kind: SlotKind,
+}
+
+/// What a custom intent publishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomMessage {
+    /// Topic.
+    pub topic: String,
+    /// Payload; `{slot}` is replaced by the slot's value.
+    pub payload: String,
+}
+
+/// Sentences that share an intent, fixed slots and targets.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Intent name.
+    pub intent: String,
+    /// The built-in intent, if it is one.
+    pub builtin: Option<Builtin>,
+    /// Slots every sentence of the group reports (`domain = "light"`).
+    pub fixed: Vec<(String, SlotValue)>,
+    /// Kinds targeted by `{name}` or by area.
+    pub domains: Vec<DomainSpec>,
+    /// Target all matching entities in the home.
+    pub everywhere: bool,
+    /// A user's own intent: the message it publishes, if any.
+    pub message: Option<CustomMessage>,
+}
+
+/// One compiled template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Its group.
+    pub group: usize,
+    /// The compiled program.
+    pub program: Program,
+}
+
+/// Everything needed to recognise intents in one language.
+#[derive(Debug, Clone)]
+pub struct Grammar {
+    /// Word ids.
+    pub words: Words,
+    /// Slot table.
+    pub slots: Vec<SlotDef>,
+    /// Sentence groups.
+    pub groups: Vec<Group>,
+    /// Templates.
+    pub templates: Vec<Template>,
+    /// Transcript normalisation.
+    pub normalizer: Normalizer,
+    /// Folded names too generic to identify one device by a derived short name.
+    pub generic_names: HashSet<String>,
+}
+
+/// A user's sentences ([`crate::config::RawCustomIntent`], validated).
+#[derive(Debug, Clone, Default)]
+pub struct CustomIntent {
+    /// Intent name (built-in or own).
+    pub name: String,
+    /// Templates.
+    pub sentences: Vec<String>,
+    /// Language they are in.
+    pub language: Option<Language>,
+    /// Fixed slots.
+    pub slots: BTreeMap<String, SlotValue>,
+    /// Kinds `{name}`/`{area}` may target.
+    pub domains: Vec<String>,
+    /// Message to publish (own intents).
+    pub message: Option<CustomMessage>,
+}
+
+fn slot_value(value: &toml::Value) -> SlotValue {
+    match value {
+        toml::Value::Integer(i) => SlotValue::Number(*i as f64),
+        toml::Value::Float(f) => SlotValue::Number(*f),
+        toml::Value::String(s) => SlotValue::Text(s.clone()),
+        other => SlotValue::Text(other.to_string()),
+    }
+}
+
+fn phrases(list: &[String]) -> Vec<Vec<String>> {
+    list.iter().map(|p| fold(p).split_whitespace().map(str::to_string).collect()).collect()
+}
+
+impl Grammar {
+    /// Compiles the built-in sentences of `language` plus the user's sentences for it.
+    pub fn build(language: Language, custom: &[CustomIntent]) -> Result<Grammar, IntentError> {
+        let mut rules_text = BTreeMap::new();
+        let mut lists = BTreeMap::new();
+        let mut groups_data = Vec::new();
+        let mut norm = None;
+        for (lang, file, text) in FILES {
+            if *lang != language {
+                continue;
+            }
+            let parsed: SentenceFile = toml::from_str(text)
+                .map_err(|e| IntentError::Data { file: (*file).to_string(), message: e.to_string() })?;
+            if let Some(n) = parsed.normalize {
+                norm = Some(n);
+            }
+            rules_text.extend(parsed.rules);
+            lists.extend(parsed.lists);
+            groups_data.extend(parsed.group.into_iter().map(|g| (*file, g)));
+        }
+        let norm = norm.unwrap_or_default();
+
+        let mut rules = HashMap::new();
+        for (name, text) in &rules_text {
+            let node = template::parse(text).map_err(|e| IntentError::Template {
+                source_name: format!("rule <{name}>"),
+                template: text.clone(),
+                message: e.to_string(),
+            })?;
+            rules.insert(name.clone(), node);
+        }
+
+        let mut g = Grammar {
+            words: Words::default(),
+            slots: Vec::new(),
+            groups: Vec::new(),
+            templates: Vec::new(),
+            normalizer: Normalizer {
+                language,
+                filler_words: norm.filler_words.iter().map(|w| fold(w)).collect(),
+                filler_prefixes: phrases(&norm.filler_prefixes),
+                filler_suffixes: phrases(&norm.filler_suffixes),
+                replacements: norm
+                    .replacements
+                    .iter()
+                    .map(|(k, v)| (fold(k), v.split_whitespace().map(fold).collect()))
+                    .collect(),
+                percent: fold(&norm.percent),
+                degrees: fold(&norm.degrees),
+                compound_suffixes: norm.compound_suffixes.iter().map(|w| fold(w)).collect(),
+            },
+            generic_names: norm.generic_names.iter().map(|w| fold(w)).collect(),
+        };
+        let mut slot_ids: HashMap<(String, String), u16> = HashMap::new();
+
+        for (file, data) in groups_data {
+            let builtin = Builtin::parse(&data.intent).ok_or_else(|| IntentError::Data {
+                file: file.to_string(),
+                message: format!("unknown intent {}", data.intent),
+            })?;
+            let group = Group {
+                intent: data.intent.clone(),
+                builtin: Some(builtin),
+                fixed: data.slots.iter().map(|(k, v)| (k.clone(), slot_value(v))).collect(),
+                domains: domains(&data.domains, builtin).map_err(|d| IntentError::Data {
+                    file: file.to_string(),
+                    message: format!("unknown domain {d:?} in a {} group", data.intent),
+                })?,
+                everywhere: data.everywhere,
+                message: None,
+            };
+            g.add_group(group, &data.sentences, &rules, &lists, &mut slot_ids, file)?;
+        }
+        for c in custom.iter().filter(|c| c.language.unwrap_or(language) == language) {
+            let builtin = Builtin::parse(&c.name);
+            if builtin.is_none() && c.name.starts_with("Hass") {
+                return Err(IntentError::UnknownIntent(c.name.clone()));
+            }
+            let domains = match builtin {
+                Some(b) => domains(&c.domains, b),
+                None => c.domains.iter().map(|d| DomainSpec::parse(d).ok_or_else(|| d.clone())).collect(),
+            }
+            .map_err(|d| IntentError::Domain { intent: c.name.clone(), domain: d })?;
+            let group = Group {
+                intent: c.name.clone(),
+                builtin,
+                fixed: c.slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                domains,
+                everywhere: false,
+                message: c.message.clone(),
+            };
+            let source = format!("[[intent.custom]] {}", c.name);
+            g.add_group(group, &c.sentences, &rules, &lists, &mut slot_ids, &source)?;
+        }
+        Ok(g)
+    }
+
+    fn add_group(
+        &mut self,
+        group: Group,
+        sentences: &[String],
+        rules: &HashMap<String, Node>,
+        lists: &BTreeMap<String, ListData>,
+        slot_ids: &mut HashMap<(String, String), u16>,
+        source: &str,
+    ) -> Result<(), IntentError> {
+        let index = self.groups.len();
+        self.groups.push(group);
+        for sentence in sentences.iter().filter(|s| !s.trim().is_empty()) {
+            let err = |message: String| IntentError::Template {
+                source_name: source.to_string(),
+                template: sentence.clone(),
+                message,
+            };
+            let node = template::parse(sentence).map_err(|e| err(e.to_string()))?;
+            let mut used = Vec::new();
+            collect_slots(&node, rules, &mut used, 0);
+            for (list, slot) in used {
+                let key = (list.clone(), slot.clone());
+                if slot_ids.contains_key(&key) {
+                    continue;
+                }
+                let kind = match list.as_str() {
+                    "name" => SlotKind::Name,
+                    "area" => SlotKind::Area,
+                    _ => match lists.get(&list) {
+                        Some(data) => list_kind(data, &mut self.words),
+                        None => return Err(err(CompileError::UnknownList(list).to_string())),
+                    },
+                };
+                slot_ids.insert(key, self.slots.len() as u16);
+                self.slots.push(SlotDef { slot, kind });
+            }
+            let mut resolve = |list: &str, slot: &str| slot_ids.get(&(list.to_string(), slot.to_string())).copied();
+            let program =
+                template::compile(&node, rules, &mut self.words, &mut resolve).map_err(|e| err(e.to_string()))?;
+            self.templates.push(Template { group: index, program });
+        }
+        Ok(())
+    }
+}
+
+/// Every `{list:slot}` a template uses, through its rules.
+fn collect_slots(node: &Node, rules: &HashMap<String, Node>, out: &mut Vec<(String, String)>, depth: usize) {
+    match node {
+        Node::Word(_) => {}
+        Node::Seq(items) | Node::Alt(items) => {
+            for item in items {
+                collect_slots(item, rules, out, depth);
+            }
+        }
+        Node::Slot { list, slot } => {
+            if !out.iter().any(|(l, s)| l == list && s == slot) {
+                out.push((list.clone(), slot.clone()));
+            }
+        }
+        Node::Rule(name) => {
+            if let Some(body) = rules.get(name).filter(|_| depth < 32) {
+                collect_slots(body, rules, out, depth + 1);
+            }
+        }
+    }
+}
+
+fn list_kind(data: &ListData, words: &mut Words) -> SlotKind {
+    match data.range {
+        Some([min, max]) => SlotKind::Number {
+            min,
+            max,
+            fractions: data.fractions,
+            words: data.words.iter().map(|(w, v)| (words.intern(&fold(w)), *v)).collect(),
+        },
+        None => SlotKind::Values(
+            data.values
+                .iter()
+                .map(|(phrase, value)| {
+                    (fold(phrase).split_whitespace().map(|w| words.intern(w)).collect(), value.clone())
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn domains(given: &[String], builtin: Builtin) -> Result<Vec<DomainSpec>, String> {
+    let list: Vec<&str> =
+        if given.is_empty() { builtin.default_domains().to_vec() } else { given.iter().map(String::as_str).collect() };
+    list.iter().map(|d| DomainSpec::parse(d).ok_or_else(|| d.to_string())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_sentences_compile() {
+        for language in [Language::En, Language::De] {
+            let g = Grammar::build(language, &[]).unwrap_or_else(|e| panic!("{language:?}: {e}"));
+            assert!(g.templates.len() > 50, "{language:?}: {} templates", g.templates.len());
+            for b in Builtin::ALL {
+                assert!(
+                    g.groups.iter().any(|grp| grp.builtin == Some(b)),
+                    "{language:?} has no sentences for {}",
+                    b.name()
+                );
+            }
+            assert!(!g.normalizer.percent.is_empty() && !g.normalizer.degrees.is_empty());
+        }
+    }
+
+    #[test]
+    fn domain_specs() {
+        let garage = DomainSpec::parse("cover.garage").unwrap();
+        let plain = DomainSpec::parse("cover.none").unwrap();
+        let any = DomainSpec::parse("cover").unwrap();
+        let mut e = Entity::new("c", "Garage Door", Kind::Cover);
+        e.config.insert("device_class".into(), "garage".into());
+        assert!(garage.admits(&e) && !plain.admits(&e) && any.admits(&e));
+        e.config.clear();
+        assert!(!garage.admits(&e) && plain.admits(&e) && any.admits(&e));
+        assert_eq!(DomainSpec::parse("vacuum"), None);
+    }
+
+    #[test]
+    fn custom_sentences_join_or_add_intents() {
+        let custom = [
+            CustomIntent {
+                name: "HassTurnOn".into(),
+                sentences: vec!["light up [the] {name}".into()],
+                ..Default::default()
+            },
+            CustomIntent {
+                name: "GoodNight".into(),
+                sentences: vec!["good night".into()],
+                message: Some(CustomMessage { topic: "home/night".into(), payload: "ON".into() }),
+                ..Default::default()
+            },
+        ];
+        let builtin_groups = Grammar::build(Language::En, &[]).unwrap().groups.len();
+        let g = Grammar::build(Language::En, &custom).unwrap();
+        let mine = &g.groups[builtin_groups..];
+        assert_eq!(mine.len(), 2);
+        assert_eq!(mine[0].builtin, Some(Builtin::TurnOn));
+        assert!(mine[0].domains.iter().any(|d| d.kind == Kind::Light));
+        assert_eq!(mine[1].builtin, None);
+        let bad = [CustomIntent { name: "X".into(), sentences: vec!["(oops".into()], ..Default::default() }];
+        let err = Grammar::build(Language::En, &bad).unwrap_err().to_string();
+        assert!(err.contains("(oops") && err.contains("missing ')'"), "{err}");
+        let bad = [CustomIntent { name: "X".into(), sentences: vec!["<nope> it".into()], ..Default::default() }];
+        assert!(Grammar::build(Language::En, &bad).unwrap_err().to_string().contains("<nope>"));
+        let bad = [CustomIntent { name: "HassTurnOnn".into(), sentences: vec!["x".into()], ..Default::default() }];
+        assert!(matches!(Grammar::build(Language::En, &bad), Err(IntentError::UnknownIntent(_))));
+        let german = [CustomIntent {
+            name: "X".into(),
+            sentences: vec!["gute nacht".into()],
+            language: Some(Language::De),
+            ..Default::default()
+        }];
+        assert_eq!(Grammar::build(Language::En, &german).unwrap().groups.len(), builtin_groups);
+    }
+}
