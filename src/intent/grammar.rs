@@ -113,7 +113,8 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    const ALL: [Builtin; 13] = [
+    /// Every built-in intent, in documentation order.
+    pub const ALL: [Builtin; 13] = [
         Builtin::TurnOn,
         Builtin::TurnOff,
         Builtin::LightSet,

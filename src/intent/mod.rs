@@ -235,25 +235,7 @@ pub enum IntentError {
 }
 
 fn builtin_names() -> String {
-    [
-        Builtin::TurnOn,
-        Builtin::TurnOff,
-        Builtin::LightSet,
-        Builtin::SetPosition,
-        Builtin::StopMoving,
-        Builtin::ClimateSetTemperature,
-        Builtin::ClimateGetTemperature,
-        Builtin::FanSetSpeed,
-        Builtin::GetState,
-        Builtin::StartTimer,
-        Builtin::CancelTimer,
-        Builtin::TimerStatus,
-        Builtin::Nevermind,
-    ]
-    .iter()
-    .map(|b| b.name())
-    .collect::<Vec<_>>()
-    .join(", ")
+    Builtin::ALL.iter().map(|b| b.name()).collect::<Vec<_>>().join(", ")
 }
 
 /// Compiled sentences for English and German. Build once at start; recognition is then pure.
