@@ -71,7 +71,7 @@ enum Command {
         /// Print one JSON object per sentence.
         #[arg(long)]
         json: bool,
-        /// Also publish the actions through MQTT (arrives with the MQTT bridge).
+        /// Also publish the actions and the intent event through MQTT, and wait for the broker's acknowledgements.
         #[arg(long)]
         execute: bool,
         /// The sentence (its words, or one quoted sentence per argument); with none, one per line from stdin.

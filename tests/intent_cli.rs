@@ -142,17 +142,6 @@ fn arguments_area_and_language() {
 }
 
 #[test]
-fn execute_waits_for_the_mqtt_bridge() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_file(&dir, CONFIG);
-    let out = hearth(&["--execute", "turn on the kitchen light"], &config, None);
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("--execute") && err.contains("#4"), "{err}");
-    assert!(out.stdout.is_empty(), "nothing is pretended");
-}
-
-#[test]
 fn bad_config_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(&dir, "[[intent.custom]]\nname = \"X\"\nsentences = [\"(unclosed\"]\n");

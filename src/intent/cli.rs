@@ -43,7 +43,7 @@ pub struct IntentOptions {
     pub area: Option<String>,
     /// `--json`.
     pub json: bool,
-    /// `--execute` (publishing arrives with the MQTT bridge).
+    /// `--execute`: also publish through MQTT and wait for the acknowledgements.
     pub execute: bool,
     /// Sentences from the command line; empty = read stdin.
     pub text: Vec<String>,
@@ -72,12 +72,7 @@ fn sentences_from_args(text: &[String]) -> Vec<String> {
 /// `hearth intent`: prints one line per sentence.
 pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(options.config.as_deref())?;
-    if options.execute {
-        bail!(
-            "`hearth intent --execute` publishes through the MQTT bridge, which arrives with issue #4; \
-             this build recognises intents only: run without --execute to see the actions it would publish"
-        );
-    }
+    let publisher = if options.execute { Some(Publisher::start(&settings)?) } else { None };
     let path = config_path(options.config.as_deref());
     let registry = EntityRegistry::from_settings(&settings).map_err(|e| ConfigError::Value {
         path: path.clone(),
@@ -99,12 +94,16 @@ pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
     let context = Context { language, area: options.area.clone().or_else(|| settings.site_area.clone()) };
 
     let mut out = std::io::stdout().lock();
+    let mut failed = 0usize;
     let mut answer = |sentence: &str| -> anyhow::Result<()> {
         let result = recognizer.recognize(sentence, &registry, &context);
         let line =
             if options.json { json_line(sentence, result.as_ref()) } else { text_line(sentence, result.as_ref()) };
         writeln!(out, "{line}")?;
         out.flush()?;
+        if let (Some(publisher), Some(m)) = (&publisher, &result) {
+            failed += publisher.execute(m, sentence);
+        }
         Ok(())
     };
     if options.text.is_empty() {
@@ -119,7 +118,72 @@ pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
             answer(&sentence)?;
         }
     }
+    if let Some(publisher) = publisher {
+        publisher.shutdown();
+    }
+    if failed > 0 {
+        bail!("{failed} MQTT message(s) were not acknowledged by the broker (see the warnings above)");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--execute`: the MQTT bridge on its own runtime, publishing each match's actions and its
+/// intent event exactly as `hearth run` will, and waiting for the broker's acknowledgements.
+struct Publisher {
+    /// Runs the bridge's tasks.
+    runtime: tokio::runtime::Runtime,
+    /// The connected bridge.
+    bridge: crate::mqtt::MqttBridge,
+    /// Whether the intent event may carry the text (`[privacy] transcripts` other than discard).
+    share_text: bool,
+}
+
+impl Publisher {
+    /// How long to wait for the broker before giving up.
+    const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    fn start(settings: &Settings) -> anyhow::Result<Publisher> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("starting the MQTT runtime")?;
+        let bridge = runtime.block_on(async {
+            let bridge = crate::mqtt::MqttBridge::from_settings(settings).await?;
+            bridge.wait_connected(Self::CONNECT_TIMEOUT).await?;
+            Ok::<_, crate::mqtt::MqttError>(bridge)
+        })?;
+        let share_text = settings.privacy.transcripts != crate::config::TranscriptPolicy::Discard;
+        Ok(Publisher { runtime, bridge, share_text })
+    }
+
+    /// Publishes the actions and the intent event; returns how many were not acknowledged.
+    fn execute(&self, m: &IntentMatch, sentence: &str) -> usize {
+        let mut deliveries: Vec<(String, crate::mqtt::Delivery)> = m
+            .actions
+            .iter()
+            .map(|a| (a.topic.clone(), self.bridge.publish(a.topic.as_str(), a.payload.as_str())))
+            .collect();
+        let intent = m.intent_json();
+        let slots = intent.get("slots").and_then(|s| s.as_object()).cloned().unwrap_or_default();
+        let text = self.share_text.then_some(sentence);
+        deliveries.push((self.bridge.topics().intent.clone(), self.bridge.publish_intent_event(&m.name, &slots, text)));
+        self.runtime.block_on(async {
+            let mut failed = 0;
+            for (topic, delivery) in deliveries {
+                let outcome = delivery.await;
+                if outcome != crate::mqtt::Outcome::Published {
+                    tracing::warn!(%topic, ?outcome, "not published");
+                    failed += 1;
+                }
+            }
+            failed
+        })
+    }
+
+    fn shutdown(self) {
+        self.runtime.block_on(self.bridge.shutdown());
+    }
 }
 
 /// `{"text": ..., "intent": {"name", "slots"} | null, "actions": [...], "refused"?: ...}`.

@@ -1,0 +1,74 @@
+//! `hearth intent --execute` against a real mosquitto on a free loopback port: the recognised
+//! command reaches the device's command topic with the exact payload, the intent event reaches
+//! `hearth/<site>/intent` without the spoken text (default retention), and an unreachable broker
+//! is a clear error, not a silent loss.
+
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
+
+use std::process::Command;
+
+use mosquitto::{Mosquitto, Observer, free_port};
+use serde_json::Value;
+
+fn config(port: u16) -> String {
+    format!(
+        r#"
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+[site]
+id = "kitchen"
+area = "Kitchen"
+[[entity]]
+name = "Kitchen Light"
+area = "Kitchen"
+kind = "light"
+command_topic = "zigbee2mqtt/Kitchen Light/set"
+schema = "json"
+brightness_scale = 254
+"#
+    )
+}
+
+fn hearth_intent(config: &str, sentence: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["intent", "--execute", "--json", "--config", path.to_str().unwrap(), sentence])
+        .env_remove("HEARTH_CONFIG")
+        .output()
+        .expect("run hearth")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_publishes_the_command_and_the_intent_event() {
+    let broker = Mosquitto::start();
+    let command_topic = "zigbee2mqtt/Kitchen Light/set";
+    let mut observer = Observer::connect(broker.port(), &[command_topic, "hearth/kitchen/intent"]).await;
+    let config = config(broker.port());
+    let out =
+        tokio::task::spawn_blocking(move || hearth_intent(&config, "Set the kitchen light to 50%.")).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let command = observer.next_on(command_topic).await;
+    let payload: Value = serde_json::from_slice(&command.payload).unwrap();
+    assert_eq!(payload, serde_json::json!({"state": "ON", "brightness": 127}));
+
+    let event = observer.next_on("hearth/kitchen/intent").await;
+    let event: Value = serde_json::from_slice(&event.payload).unwrap();
+    assert_eq!(event["intent"]["name"], "HassLightSet");
+    assert_eq!(event["intent"]["slots"]["brightness"], 50);
+    assert_eq!(event["site"], "kitchen");
+    assert!(event.get("text").is_none(), "transcripts are discarded by default: {event}");
+}
+
+#[test]
+fn execute_without_a_broker_names_host_and_port() {
+    let port = free_port();
+    let out = hearth_intent(&config(port), "turn on the kitchen light");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
+}
