@@ -244,7 +244,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", report.report());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Devices { config } => later("devices", "the MQTT bridge (issue #4)", config.as_deref()),
+        Command::Devices { config } => devices(config.as_deref()),
         Command::Doctor { config } => later("doctor", "the privacy and doctor work (issue #6)", config.as_deref()),
         Command::Privacy { config } => later("privacy", "the privacy and doctor work (issue #6)", config.as_deref()),
     }
@@ -309,6 +309,58 @@ fn transcribe(files: &[PathBuf], options: &SttOptions, json: bool) -> anyhow::Re
         }
     }
     Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// `hearth devices`: the `[[entity]]` entries plus what Home Assistant MQTT discovery announces
+/// on the broker (retained configs), one line per entity.
+fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use crate::home::{DiscoveredTopics, EntityRegistry, parse_discovery};
+    use std::time::Duration;
+    let settings = Settings::load(config)?;
+    let mut registry =
+        EntityRegistry::from_settings(&settings).map_err(|e| UsageError(format!("[[entity]] in the config: {e}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let prefix = settings.mqtt.discovery_prefix.clone();
+    let messages = runtime.block_on(async {
+        let bridge = crate::mqtt::MqttBridge::from_settings(&settings).await?;
+        bridge.wait_connected(Duration::from_secs(10)).await?;
+        let mut subscriptions = vec![
+            bridge.subscribe(format!("{prefix}/+/+/config"))?,
+            bridge.subscribe(format!("{prefix}/+/+/+/config"))?,
+        ];
+        // Retained configs arrive right after subscribing; stop once the broker has been quiet
+        // for a moment.
+        let mut messages = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        for subscription in &mut subscriptions {
+            while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(700), subscription.recv()).await {
+                // Our own announcement (Microphone switch, Listening sensor) is not a device to command.
+                if message.topic != bridge.topics().device_config {
+                    messages.push(message);
+                }
+                if tokio::time::Instant::now() > deadline {
+                    break;
+                }
+            }
+        }
+        bridge.shutdown().await;
+        Ok::<_, anyhow::Error>(messages)
+    })?;
+    let mut topics = DiscoveredTopics::default();
+    for message in messages {
+        match parse_discovery(&prefix, &message.topic, &message.payload) {
+            Ok(update) => {
+                topics.apply(&mut registry, &message.topic, update);
+            }
+            Err(why) => tracing::warn!("skipping a discovery config: {why}"),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for e in registry.iter() {
+        let topic = e.config.get("command_topic").and_then(|t| t.as_str()).unwrap_or("-");
+        writeln!(out, "{}\t{}\t{}\t{}", e.name, e.area.as_deref().unwrap_or("-"), e.kind, topic)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `hearth model …`.

@@ -72,3 +72,40 @@ fn execute_without_a_broker_names_host_and_port() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("127.0.0.1:{port}")), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_lists_retained_discovery_configs_and_skips_malformed_ones() {
+    let broker = Mosquitto::start();
+    let mut publisher = Observer::connect(broker.port(), &[]).await;
+    let z2m = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,"brightness_scale":254,
+        "command_topic":"zigbee2mqtt/Sofa Lamp/set","device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
+    publisher.publish("homeassistant/light/0x0017/light/config", z2m, true).await;
+    let tasmota = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
+        "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
+    publisher.publish("homeassistant/device/plug1/config", tasmota, true).await;
+    publisher.publish("homeassistant/switch/broken/config", "{not json", true).await;
+
+    let config = config(broker.port());
+    let out = tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(["devices", "--config", path.to_str().unwrap()])
+            .env_remove("HEARTH_CONFIG")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run hearth")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.contains(&"Kitchen Light\tKitchen\tlight\tzigbee2mqtt/Kitchen Light/set"), "{stdout}");
+    assert!(lines.contains(&"Sofa Lamp\tLiving Room\tlight\tzigbee2mqtt/Sofa Lamp/set"), "{stdout}");
+    assert!(lines.contains(&"Desk Plug\tOffice\tswitch\ttasmota/plug1/cmnd/POWER"), "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("homeassistant/switch/broken/config"), "malformed config is reported: {stderr}");
+}

@@ -142,3 +142,124 @@ mod tests {
         assert_eq!(out["command_topic"], "b");
     }
 }
+
+/// What one message on a discovery topic means for the registry.
+#[derive(Debug)]
+pub enum DiscoveryUpdate {
+    /// The entities now configured at this topic (replacing whatever it held before).
+    Set(Vec<super::Entity>),
+    /// The topic was cleared (empty retained payload): its entities are gone.
+    Remove,
+    /// Not a config topic Hearth reads, or a component it does not control.
+    Ignore,
+}
+
+/// Reads one message from `<prefix>/<component>/[<node_id>/]<object_id>/config` or the
+/// device-based `<prefix>/device/<id>/config` (components in `cmps`, each with its platform in
+/// `p`, sharing the device's other keys). Pure: the caller keeps which topic held which entities.
+/// Malformed JSON is an error for the caller to log and skip.
+pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<DiscoveryUpdate, String> {
+    let Some(rest) = topic.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
+        return Ok(DiscoveryUpdate::Ignore);
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let (component, object_id) = match parts.as_slice() {
+        [component, object_id, "config"] | [component, _, object_id, "config"] => (*component, *object_id),
+        _ => return Ok(DiscoveryUpdate::Ignore),
+    };
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DiscoveryUpdate::Remove);
+    }
+    let value: Value = serde_json::from_slice(payload).map_err(|e| format!("{topic}: not JSON ({e})"))?;
+    if component != "device" {
+        return match super::Entity::from_discovery(component, object_id, &value) {
+            Ok(entity) => Ok(DiscoveryUpdate::Set(vec![entity])),
+            Err(super::EntityError::UnknownKind { .. }) => Ok(DiscoveryUpdate::Ignore),
+            Err(e) => Err(format!("{topic}: {e}")),
+        };
+    }
+    let object = value.as_object().ok_or_else(|| format!("{topic}: not a JSON object"))?;
+    let components = object
+        .get("cmps")
+        .or_else(|| object.get("components"))
+        .and_then(Value::as_object)
+        .ok_or_else(|| format!("{topic}: device-based config without `cmps`"))?;
+    let shared: Map<String, Value> = object
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "cmps" | "components"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut entities = Vec::new();
+    for (object_id, component) in components {
+        let Some(own) = component.as_object() else { continue };
+        let Some(platform) = own.get("p").or_else(|| own.get("platform")).and_then(Value::as_str) else { continue };
+        // A component reduced to its platform is HA's way of removing it from the device.
+        if own.len() == 1 {
+            continue;
+        }
+        let mut merged = shared.clone();
+        merged.extend(
+            own.iter().filter(|(k, _)| !matches!(k.as_str(), "p" | "platform")).map(|(k, v)| (k.clone(), v.clone())),
+        );
+        match super::Entity::from_discovery(platform, object_id, &Value::Object(merged)) {
+            Ok(entity) => entities.push(entity),
+            Err(super::EntityError::UnknownKind { .. }) => {}
+            Err(e) => return Err(format!("{topic} ({object_id}): {e}")),
+        }
+    }
+    Ok(DiscoveryUpdate::Set(entities))
+}
+
+#[cfg(test)]
+mod topic_tests {
+    use super::*;
+
+    fn set(update: Result<DiscoveryUpdate, String>) -> Vec<super::super::Entity> {
+        match update {
+            Ok(DiscoveryUpdate::Set(entities)) => entities,
+            other => panic!("expected entities, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn zigbee2mqtt_light_with_node_id() {
+        let payload = br#"{"name":null,"unique_id":"0x00158d_light","schema":"json","brightness":true,
+            "brightness_scale":254,"command_topic":"zigbee2mqtt/Kitchen Light/set",
+            "device":{"name":"Kitchen Light","suggested_area":"Kitchen"}}"#;
+        let e = set(parse_discovery("homeassistant", "homeassistant/light/0x00158d/light/config", payload));
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].name, "Kitchen Light");
+        assert_eq!(e[0].area.as_deref(), Some("Kitchen"));
+        assert_eq!(e[0].id, "0x00158d_light");
+    }
+
+    #[test]
+    fn device_based_config_shares_device_keys() {
+        let payload = br#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"o":{"name":"tasmota"},
+            "~":"tasmota/plug1/","cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"},
+            "gone":{"p":"sensor"},"temp":{"p":"weather","name":"x"}}}"#;
+        let e = set(parse_discovery("homeassistant", "homeassistant/device/plug1/config", payload));
+        assert_eq!(e.len(), 1, "removed and unsupported components are skipped: {e:?}");
+        assert_eq!(e[0].name, "Desk Plug");
+        assert_eq!(e[0].area.as_deref(), Some("Office"));
+        assert_eq!(e[0].config["command_topic"], "tasmota/plug1/cmnd/POWER");
+    }
+
+    #[test]
+    fn removal_malformed_and_foreign_topics() {
+        assert!(matches!(
+            parse_discovery("homeassistant", "homeassistant/switch/x/config", b""),
+            Ok(DiscoveryUpdate::Remove)
+        ));
+        let err = parse_discovery("homeassistant", "homeassistant/switch/x/config", b"{oops").unwrap_err();
+        assert!(err.contains("homeassistant/switch/x/config") && err.contains("not JSON"), "{err}");
+        assert!(matches!(
+            parse_discovery("homeassistant", "homeassistant/status", b"online"),
+            Ok(DiscoveryUpdate::Ignore)
+        ));
+        assert!(matches!(
+            parse_discovery("homeassistant", "homeassistant/camera/x/config", br#"{"name":"Cam"}"#),
+            Ok(DiscoveryUpdate::Ignore)
+        ));
+    }
+}

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use crate::config::{RawEntity, Settings};
 
 pub use command::{Action, CommandError, MqttCommand, commands};
-pub use discovery::normalize as normalize_discovery;
+pub use discovery::{DiscoveryUpdate, normalize as normalize_discovery, parse_discovery};
 pub use names::{Spelled, fold, fold_char, is_apostrophe, sound_key};
 
 /// What kind of device an entity is: Home Assistant's MQTT component (entity domain).
@@ -489,6 +489,35 @@ fn register(entity: Entity) -> Registered {
         }
     }
     Registered { entity, keys, area_key }
+}
+
+/// Which entities each discovery topic configured, so a cleared or changed topic removes exactly
+/// its own entities from the registry.
+#[derive(Debug, Default)]
+pub struct DiscoveredTopics(HashMap<String, Vec<String>>);
+
+impl DiscoveredTopics {
+    /// Applies one discovery message's meaning to `registry`; returns how many entities the topic
+    /// now holds.
+    pub fn apply(&mut self, registry: &mut EntityRegistry, topic: &str, update: DiscoveryUpdate) -> usize {
+        let entities = match update {
+            DiscoveryUpdate::Ignore => return self.0.get(topic).map_or(0, Vec::len),
+            DiscoveryUpdate::Remove => Vec::new(),
+            DiscoveryUpdate::Set(entities) => entities,
+        };
+        for id in self.0.remove(topic).unwrap_or_default() {
+            registry.remove(&id);
+        }
+        let ids: Vec<String> = entities.iter().map(|e| e.id.clone()).collect();
+        for entity in entities {
+            registry.insert(entity);
+        }
+        let count = ids.len();
+        if count > 0 {
+            self.0.insert(topic.to_string(), ids);
+        }
+        count
+    }
 }
 
 #[cfg(test)]
