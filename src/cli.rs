@@ -256,7 +256,7 @@ fn later(command: &str, arrives_with: &str, config: Option<&Path>) -> anyhow::Re
     Settings::load(config)?;
     bail!(
         "`hearth {command}` is not part of this build yet: it arrives with {arrives_with}. \
-         This build can `transcribe`, recognise intents (`hearth intent`) and manage models (`hearth model`)"
+         This build can `transcribe`, recognise and execute intents (`hearth intent`), list `devices` and manage models (`hearth model`)"
     )
 }
 
