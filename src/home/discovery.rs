@@ -246,6 +246,27 @@ mod topic_tests {
     }
 
     #[test]
+    fn a_topic_replaces_and_removes_only_its_own_entities() {
+        use super::super::{DiscoveredTopics, EntityRegistry};
+        let mut registry = EntityRegistry::new();
+        let mut topics = DiscoveredTopics::default();
+        let light = |name: &str| {
+            format!(r#"{{"name":"{name}","uniq_id":"{name}","cmd_t":"z2m/{name}/set","schema":"json"}}"#).into_bytes()
+        };
+        let (a, b) = ("homeassistant/light/a/config", "homeassistant/light/b/config");
+        assert_eq!(topics.apply(&mut registry, a, parse_discovery("homeassistant", a, &light("Lamp")).unwrap()), 1);
+        assert_eq!(topics.apply(&mut registry, b, parse_discovery("homeassistant", b, &light("Desk")).unwrap()), 1);
+        // A new config on the same topic replaces the old entity.
+        topics.apply(&mut registry, a, parse_discovery("homeassistant", a, &light("Sofa")).unwrap());
+        let names: Vec<&str> = registry.iter().map(|e| e.name.as_str()).collect();
+        assert!(names.contains(&"Sofa") && names.contains(&"Desk") && !names.contains(&"Lamp"), "{names:?}");
+        // An empty payload removes that topic's entity only.
+        assert_eq!(topics.apply(&mut registry, a, parse_discovery("homeassistant", a, b"").unwrap()), 0);
+        let names: Vec<&str> = registry.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["Desk"]);
+    }
+
+    #[test]
     fn removal_malformed_and_foreign_topics() {
         assert!(matches!(
             parse_discovery("homeassistant", "homeassistant/switch/x/config", b""),
