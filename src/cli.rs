@@ -314,7 +314,7 @@ fn transcribe(files: &[PathBuf], options: &SttOptions, json: bool) -> anyhow::Re
 /// `hearth devices`: the `[[entity]]` entries plus what Home Assistant MQTT discovery announces
 /// on the broker (retained configs), one line per entity.
 fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    use crate::home::{DiscoveredTopics, EntityRegistry, parse_discovery};
+    use crate::home::{DiscoveredTopics, EntityRegistry};
     use std::time::Duration;
     let settings = Settings::load(config)?;
     let mut registry =
@@ -324,36 +324,17 @@ fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     let messages = runtime.block_on(async {
         let bridge = crate::mqtt::MqttBridge::from_settings(&settings).await?;
         bridge.wait_connected(Duration::from_secs(10)).await?;
-        let mut subscriptions = vec![
-            bridge.subscribe(format!("{prefix}/+/+/config"))?,
-            bridge.subscribe(format!("{prefix}/+/+/+/config"))?,
-        ];
-        // Retained configs arrive right after subscribing; stop once the broker has been quiet
-        // for a moment.
-        let mut messages = Vec::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        for subscription in &mut subscriptions {
-            while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(700), subscription.recv()).await {
-                // Our own announcement (Microphone switch, Listening sensor) is not a device to command.
-                if message.topic != bridge.topics().device_config {
-                    messages.push(message);
-                }
-                if tokio::time::Instant::now() > deadline {
-                    break;
-                }
-            }
-        }
+        let messages = bridge.retained_discovery(&prefix, Duration::from_millis(700), Duration::from_secs(10)).await;
         bridge.shutdown().await;
-        Ok::<_, anyhow::Error>(messages)
+        messages
     })?;
-    let mut topics = DiscoveredTopics::default();
-    for message in messages {
-        match parse_discovery(&prefix, &message.topic, &message.payload) {
-            Ok(update) => {
-                topics.apply(&mut registry, &message.topic, update);
-            }
-            Err(why) => tracing::warn!("skipping a discovery config: {why}"),
-        }
+    let skipped = DiscoveredTopics::default().ingest(
+        &mut registry,
+        &prefix,
+        messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice())),
+    );
+    for why in skipped {
+        tracing::warn!("skipping a discovery config: {why}");
     }
     let mut out = std::io::stdout().lock();
     for e in registry.iter() {

@@ -109,3 +109,30 @@ async fn devices_lists_retained_discovery_configs_and_skips_malformed_ones() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("homeassistant/switch/broken/config"), "malformed config is reported: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_drives_devices_learned_from_discovery() {
+    let broker = Mosquitto::start();
+    let mut observer =
+        Observer::connect(broker.port(), &["zigbee2mqtt/Sofa Lamp/set", "tasmota/plug1/cmnd/POWER"]).await;
+    let z2m = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,"brightness_scale":254,
+        "command_topic":"zigbee2mqtt/Sofa Lamp/set","device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
+    observer.publish("homeassistant/light/0x0017/light/config", z2m, true).await;
+    let tasmota = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
+        "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
+    observer.publish("homeassistant/device/plug1/config", tasmota, true).await;
+
+    let first = config(broker.port());
+    let out =
+        tokio::task::spawn_blocking(move || hearth_intent(&first, "Dim the sofa lamp to 30 percent")).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let light = observer.next_on("zigbee2mqtt/Sofa Lamp/set").await;
+    let payload: Value = serde_json::from_slice(&light.payload).unwrap();
+    assert_eq!(payload, serde_json::json!({"state": "ON", "brightness": 76}), "30% of 254, rounded as HA does");
+
+    let settings = config(broker.port());
+    let out = tokio::task::spawn_blocking(move || hearth_intent(&settings, "turn off the desk plug")).await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plug = observer.next_on("tasmota/plug1/cmnd/POWER").await;
+    assert_eq!(&plug.payload[..], b"OFF");
+}

@@ -518,6 +518,26 @@ impl DiscoveredTopics {
         }
         count
     }
+
+    /// Reads and applies discovery messages `(topic, payload)` in order; returns why each
+    /// malformed one was skipped (for the caller to log).
+    pub fn ingest<'a>(
+        &mut self,
+        registry: &mut EntityRegistry,
+        prefix: &str,
+        messages: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Vec<String> {
+        let mut skipped = Vec::new();
+        for (topic, payload) in messages {
+            match parse_discovery(prefix, topic, payload) {
+                Ok(update) => {
+                    self.apply(registry, topic, update);
+                }
+                Err(why) => skipped.push(why),
+            }
+        }
+        skipped
+    }
 }
 
 #[cfg(test)]

@@ -74,12 +74,15 @@ pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(options.config.as_deref())?;
     let publisher = if options.execute { Some(Publisher::start(&settings)?) } else { None };
     let path = config_path(options.config.as_deref());
-    let registry = EntityRegistry::from_settings(&settings).map_err(|e| ConfigError::Value {
+    let mut registry = EntityRegistry::from_settings(&settings).map_err(|e| ConfigError::Value {
         path: path.clone(),
         key: "entity",
         value: String::new(),
         fix: e.to_string(),
     })?;
+    if let Some(publisher) = &publisher {
+        publisher.discover(&mut registry, &settings.mqtt.discovery_prefix)?;
+    }
     let recognizer = Recognizer::from_settings(&settings).map_err(|e| ConfigError::Value {
         path: path.clone(),
         key: "intent.custom",
@@ -155,6 +158,22 @@ impl Publisher {
         })?;
         let share_text = settings.privacy.transcripts != crate::config::TranscriptPolicy::Discard;
         Ok(Publisher { runtime, bridge, share_text })
+    }
+
+    /// Adds the devices Home Assistant discovery announces on the broker to `registry`.
+    fn discover(&self, registry: &mut EntityRegistry, prefix: &str) -> anyhow::Result<()> {
+        let quiet = std::time::Duration::from_millis(700);
+        let messages =
+            self.runtime.block_on(self.bridge.retained_discovery(prefix, quiet, std::time::Duration::from_secs(10)))?;
+        let skipped = crate::home::DiscoveredTopics::default().ingest(
+            registry,
+            prefix,
+            messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice())),
+        );
+        for why in skipped {
+            tracing::warn!("skipping a discovery config: {why}");
+        }
+        Ok(())
     }
 
     /// Publishes the actions and the intent event; returns how many were not acknowledged.

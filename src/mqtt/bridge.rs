@@ -388,6 +388,33 @@ impl MqttBridge {
         Ok(Subscription { rx })
     }
 
+    /// The Home Assistant discovery configs (discovery prefix `prefix`) the broker holds now (retained on
+    /// `<prefix>/+/+/config` and `<prefix>/+/+/+/config`, which includes device-based
+    /// `<prefix>/device/<id>/config`), without Hearth's own announcement. Returns once the broker
+    /// has been quiet for `quiet`, or after `limit`.
+    pub async fn retained_discovery(
+        &self,
+        prefix: &str,
+        quiet: Duration,
+        limit: Duration,
+    ) -> Result<Vec<Message>, MqttError> {
+        let mut subscriptions =
+            [self.subscribe(format!("{prefix}/+/+/config"))?, self.subscribe(format!("{prefix}/+/+/+/config"))?];
+        let deadline = Instant::now() + limit;
+        let mut messages = Vec::new();
+        for subscription in &mut subscriptions {
+            while let Ok(Some(message)) = tokio::time::timeout(quiet, subscription.recv()).await {
+                if message.topic != self.topics.device_config {
+                    messages.push(message);
+                }
+                if Instant::now() > deadline {
+                    break;
+                }
+            }
+        }
+        Ok(messages)
+    }
+
     /// Sets the Listening binary sensor (on while an utterance is being captured).
     pub fn set_listening(&self, listening: bool) {
         if self.requests.try_send(Request::Listening(listening)).is_err() {
