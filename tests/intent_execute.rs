@@ -11,6 +11,15 @@ use std::process::Command;
 use mosquitto::{Mosquitto, Observer, free_port};
 use serde_json::Value;
 
+/// A zigbee2mqtt light as it announces itself: json schema, brightness 0–254, `name: null`.
+const Z2M_SOFA_LAMP: &str = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,
+    "brightness_scale":254,"command_topic":"zigbee2mqtt/Sofa Lamp/set",
+    "device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
+
+/// A Tasmota plug as a device-based config: abbreviations, `~` base topic, `name: null`.
+const TASMOTA_DESK_PLUG: &str = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
+    "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
+
 fn config(port: u16) -> String {
     format!(
         r#"
@@ -77,12 +86,8 @@ fn execute_without_a_broker_names_host_and_port() {
 async fn devices_lists_retained_discovery_configs_and_skips_malformed_ones() {
     let broker = Mosquitto::start();
     let mut publisher = Observer::connect(broker.port(), &[]).await;
-    let z2m = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,"brightness_scale":254,
-        "command_topic":"zigbee2mqtt/Sofa Lamp/set","device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
-    publisher.publish("homeassistant/light/0x0017/light/config", z2m, true).await;
-    let tasmota = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
-        "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
-    publisher.publish("homeassistant/device/plug1/config", tasmota, true).await;
+    publisher.publish("homeassistant/light/0x0017/light/config", Z2M_SOFA_LAMP, true).await;
+    publisher.publish("homeassistant/device/plug1/config", TASMOTA_DESK_PLUG, true).await;
     publisher.publish("homeassistant/switch/broken/config", "{not json", true).await;
 
     let config = config(broker.port());
@@ -115,12 +120,8 @@ async fn execute_drives_devices_learned_from_discovery() {
     let broker = Mosquitto::start();
     let mut observer =
         Observer::connect(broker.port(), &["zigbee2mqtt/Sofa Lamp/set", "tasmota/plug1/cmnd/POWER"]).await;
-    let z2m = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,"brightness_scale":254,
-        "command_topic":"zigbee2mqtt/Sofa Lamp/set","device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
-    observer.publish("homeassistant/light/0x0017/light/config", z2m, true).await;
-    let tasmota = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
-        "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
-    observer.publish("homeassistant/device/plug1/config", tasmota, true).await;
+    observer.publish("homeassistant/light/0x0017/light/config", Z2M_SOFA_LAMP, true).await;
+    observer.publish("homeassistant/device/plug1/config", TASMOTA_DESK_PLUG, true).await;
 
     let first = config(broker.port());
     let out =
