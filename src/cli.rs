@@ -314,28 +314,18 @@ fn transcribe(files: &[PathBuf], options: &SttOptions, json: bool) -> anyhow::Re
 /// `hearth devices`: the `[[entity]]` entries plus what Home Assistant MQTT discovery announces
 /// on the broker (retained configs), one line per entity.
 fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    use crate::home::{DiscoveredTopics, EntityRegistry};
     use std::time::Duration;
     let settings = Settings::load(config)?;
-    let mut registry =
-        EntityRegistry::from_settings(&settings).map_err(|e| UsageError(format!("[[entity]] in the config: {e}")))?;
+    let mut registry = crate::home::EntityRegistry::from_settings(&settings)
+        .map_err(|e| UsageError(format!("[[entity]] in the config: {e}")))?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let prefix = settings.mqtt.discovery_prefix.clone();
-    let messages = runtime.block_on(async {
+    runtime.block_on(async {
         let bridge = crate::mqtt::MqttBridge::from_settings(&settings).await?;
         bridge.wait_connected(Duration::from_secs(10)).await?;
-        let messages = bridge.retained_discovery(&prefix, Duration::from_millis(700), Duration::from_secs(10)).await;
+        let loaded = bridge.load_discovery(&mut registry, &settings.mqtt.discovery_prefix).await;
         bridge.shutdown().await;
-        messages
+        loaded
     })?;
-    let skipped = DiscoveredTopics::default().ingest(
-        &mut registry,
-        &prefix,
-        messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice())),
-    );
-    for why in skipped {
-        tracing::warn!("skipping a discovery config: {why}");
-    }
     let mut out = std::io::stdout().lock();
     for e in registry.iter() {
         let topic = e.config.get("command_topic").and_then(|t| t.as_str()).unwrap_or("-");

@@ -162,17 +162,7 @@ impl Publisher {
 
     /// Adds the devices Home Assistant discovery announces on the broker to `registry`.
     fn discover(&self, registry: &mut EntityRegistry, prefix: &str) -> anyhow::Result<()> {
-        let quiet = std::time::Duration::from_millis(700);
-        let messages =
-            self.runtime.block_on(self.bridge.retained_discovery(prefix, quiet, std::time::Duration::from_secs(10)))?;
-        let skipped = crate::home::DiscoveredTopics::default().ingest(
-            registry,
-            prefix,
-            messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice())),
-        );
-        for why in skipped {
-            tracing::warn!("skipping a discovery config: {why}");
-        }
+        self.runtime.block_on(self.bridge.load_discovery(registry, prefix))?;
         Ok(())
     }
 

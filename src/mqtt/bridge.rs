@@ -415,6 +415,26 @@ impl MqttBridge {
         Ok(messages)
     }
 
+    /// Adds the devices Home Assistant discovery announces on the broker now (its retained
+    /// configs, see [`MqttBridge::retained_discovery`]) to `registry`; malformed configs are
+    /// logged and skipped.
+    pub async fn load_discovery(
+        &self,
+        registry: &mut crate::home::EntityRegistry,
+        prefix: &str,
+    ) -> Result<(), MqttError> {
+        /// The broker sends retained messages right after subscribing; this much silence ends them.
+        const QUIET: Duration = Duration::from_millis(700);
+        /// However many there are, stop collecting after this long.
+        const LIMIT: Duration = Duration::from_secs(10);
+        let messages = self.retained_discovery(prefix, QUIET, LIMIT).await?;
+        let mut topics = crate::home::DiscoveredTopics::default();
+        for why in topics.ingest(registry, prefix, messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice()))) {
+            tracing::warn!("skipping a discovery config: {why}");
+        }
+        Ok(())
+    }
+
     /// Sets the Listening binary sensor (on while an utterance is being captured).
     pub fn set_listening(&self, listening: bool) {
         if self.requests.try_send(Request::Listening(listening)).is_err() {
