@@ -19,6 +19,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 
 pub use worker::{Pending, SttWorker};
 
+use crate::audio::Samples;
 use crate::config::SttLanguage;
 
 /// Samples per second of every clip given to whisper.
@@ -180,10 +181,10 @@ impl Transcriber {
             });
         }
 
-        let mut input = pad_clip(audio);
+        let input = pad_clip(audio);
         let params = self.params(audio.len(), fixed_language);
         let result = self.state.full(params, &input);
-        zeroize::Zeroize::zeroize(&mut input);
+        drop(input); // `Samples` wipes the copy.
         result.map_err(|e| SttError::Whisper(e.to_string()))?;
         let stt_ms = started.elapsed().as_millis() as u64;
 
@@ -256,12 +257,11 @@ const MIN_CLIP_SECONDS: f32 = 1.0;
 const TAIL_SECONDS: f32 = 0.3;
 
 /// Copies the clip with trailing silence added (see [`MIN_CLIP_SECONDS`], [`TAIL_SECONDS`]).
-fn pad_clip(audio: &[f32]) -> Vec<f32> {
+fn pad_clip(audio: &[f32]) -> Samples {
     let min_len = (MIN_CLIP_SECONDS * SAMPLE_RATE as f32) as usize;
     let len = (audio.len() + (TAIL_SECONDS * SAMPLE_RATE as f32) as usize).max(min_len);
-    let mut out = Vec::with_capacity(len);
-    out.extend_from_slice(audio);
-    out.resize(len, 0.0);
+    let mut out = Samples::zeros(len);
+    out[..audio.len()].copy_from_slice(audio);
     out
 }
 
