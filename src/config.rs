@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub audio: RawAudio,
     /// `[wake]`: wake-word model and sensitivity.
     pub wake: RawWake,
+    /// `[endpoint]`: when a spoken command is over.
+    pub endpoint: RawEndpoint,
     /// `[stt]`: whisper model, language and threads.
     pub stt: RawStt,
     /// `[intent]`: sentence language.
@@ -67,6 +69,20 @@ pub struct RawWake {
     pub threshold: Option<f32>,
     /// Quiet time after a detection, e.g. "2s".
     pub refractory: Option<String>,
+    /// Folder holding `melspectrogram.onnx`, `embedding_model.onnx` and the named models.
+    pub models_dir: Option<PathBuf>,
+}
+
+/// `[endpoint]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawEndpoint {
+    /// Trailing silence that ends a command, e.g. "0.7s".
+    pub end_silence: Option<String>,
+    /// Longest command; capture stops here even if the room is not quiet.
+    pub max_command: Option<String>,
+    /// Give up when no speech starts this long after the wake word.
+    pub no_speech_timeout: Option<String>,
 }
 
 /// `[stt]` as written.
@@ -279,6 +295,19 @@ pub struct WakeSettings {
     pub threshold: f32,
     /// No second detection within this time.
     pub refractory: Duration,
+    /// Folder with the openWakeWord ONNX files, resolved against the config file's folder.
+    pub models_dir: PathBuf,
+}
+
+/// Validated `[endpoint]`.
+#[derive(Debug, Clone)]
+pub struct EndpointSettings {
+    /// Trailing silence that ends a command.
+    pub end_silence: Duration,
+    /// Longest command.
+    pub max_command: Duration,
+    /// No speech this long after the wake word: give up.
+    pub no_speech_timeout: Duration,
 }
 
 /// Validated `[stt]`.
@@ -340,6 +369,8 @@ pub struct Settings {
     pub audio: AudioSettings,
     /// Wake word.
     pub wake: WakeSettings,
+    /// End of a command.
+    pub endpoint: EndpointSettings,
     /// Speech-to-text.
     pub stt: SttSettings,
     /// Intent language.
@@ -397,6 +428,23 @@ impl RawConfig {
         let refractory = parse_duration(&refractory_text).ok_or_else(|| {
             bad("wake.refractory", format!("{refractory_text:?}"), "write a duration such as \"2s\" or \"1500ms\"")
         })?;
+
+        let duration = |key: &'static str, text: Option<String>, default: &str, min: f64, max: f64| {
+            let text = text.unwrap_or_else(|| default.into());
+            match parse_duration(&text) {
+                Some(d) if (min..=max).contains(&d.as_secs_f64()) => Ok(d),
+                _ => Err(bad(
+                    key,
+                    format!("{text:?}"),
+                    &format!("write a duration from {min}s to {max}s, such as \"{default}\""),
+                )),
+            }
+        };
+        let endpoint = EndpointSettings {
+            end_silence: duration("endpoint.end_silence", self.endpoint.end_silence, "0.7s", 0.2, 5.0)?,
+            max_command: duration("endpoint.max_command", self.endpoint.max_command, "10s", 1.0, 30.0)?,
+            no_speech_timeout: duration("endpoint.no_speech_timeout", self.endpoint.no_speech_timeout, "4s", 0.5, 30.0)?,
+        };
 
         let stt_lang_text = self.stt.language.unwrap_or_else(|| "en".into());
         let stt_language = SttLanguage::parse(&stt_lang_text)
@@ -497,7 +545,13 @@ impl RawConfig {
 
         Ok(Settings {
             audio: AudioSettings { device: self.audio.device.unwrap_or_else(|| "default".into()), gain },
-            wake: WakeSettings { model: self.wake.model.unwrap_or_else(|| "hey_jarvis".into()), threshold, refractory },
+            wake: WakeSettings {
+                model: self.wake.model.unwrap_or_else(|| "hey_jarvis".into()),
+                threshold,
+                refractory,
+                models_dir: resolve(self.wake.models_dir.unwrap_or_else(|| PathBuf::from("models"))),
+            },
+            endpoint,
             stt: SttSettings {
                 model: resolve(self.stt.model.unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))),
                 language: stt_language,
@@ -602,6 +656,10 @@ mod tests {
         assert_eq!(s.mqtt.port, 1883);
         assert_eq!(s.mqtt.client_id, "hearth-default");
         assert_eq!(s.mqtt.discovery_prefix, "homeassistant");
+        assert_eq!(s.wake.models_dir, Path::new("/etc/hearth/models"));
+        assert_eq!(s.endpoint.end_silence, Duration::from_millis(700));
+        assert_eq!(s.endpoint.max_command, Duration::from_secs(10));
+        assert_eq!(s.endpoint.no_speech_timeout, Duration::from_secs(4));
     }
 
     #[test]
@@ -621,6 +679,8 @@ mod tests {
         assert!(err.contains("wake.threshold"), "{err}");
         let err = parse("[privacy]\nkeep_for = \"forever\"\n").unwrap_err().to_string();
         assert!(err.contains("privacy.keep_for"), "{err}");
+        let err = parse("[endpoint]\nend_silence = \"10ms\"\n").unwrap_err().to_string();
+        assert!(err.contains("endpoint.end_silence") && err.contains("0.7s"), "{err}");
         let err = parse("[intent]\nlanguage = \"auto\"\n").unwrap_err().to_string();
         assert!(err.contains("intent.language"), "{err}");
         let err = parse("[site]\nid = \"my kitchen\"\n").unwrap_err().to_string();
