@@ -7,9 +7,13 @@
 //! - [`Resampler16k`]: streaming downmix to mono and resampling to 16 kHz, time-aligned.
 //! - [`Source`]: a stream of 16 kHz mono blocks, pulled by the pipeline
 //!   (e.g. [`BLOCK_SAMPLES`] = 80 ms at a time). Implemented by [`WavSource`],
-//!   [`RawS16leSource`] and [`Microphone`]; all of them go through [`Resampler16k`].
+//!   [`RawS16leSource`], [`Microphone`] and [`LiveMicrophone`]; all of them go through
+//!   [`Resampler16k`].
 //! - [`read_wav`], [`read_raw_s16le`], [`read_all`]: whole-input convenience functions.
 //! - [`list_input_devices`], [`input_devices`], [`Microphone`]: capture with cpal.
+//! - [`LiveMicrophone`]: a [`Microphone`] that is reopened when it is unplugged and plugged
+//!   back, handing out silence in real time while it is away ([`CaptureDevice`] is the seam
+//!   its tests use to simulate such a device).
 //! - [`AudioError`]: the module's one error type; messages name the file or device and a fix.
 //!
 //! # Privacy
@@ -18,6 +22,7 @@
 //! needed (see [`Samples`]). Nothing in this module ever writes audio to a file.
 
 mod error;
+mod live;
 mod mic;
 mod raw;
 mod resample;
@@ -26,6 +31,7 @@ mod samples;
 mod wav;
 
 pub use error::AudioError;
+pub use live::{CaptureDevice, LiveMicrophone};
 pub use mic::{InputDeviceInfo, Microphone, input_devices, list_input_devices};
 pub use raw::{RawS16leSource, read_raw_s16le};
 pub use resample::Resampler16k;
