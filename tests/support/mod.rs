@@ -14,6 +14,8 @@
 //! CI cannot pass by skipping. [`piper`] behaves the same.
 #![allow(dead_code)]
 
+pub mod alsa;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
