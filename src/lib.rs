@@ -6,6 +6,8 @@
 //! - [`config`]: `config.toml` parsed (unknown keys rejected) and validated into [`config::Settings`].
 //! - [`audio`]: capture sources (microphone, WAV file, raw stdin), downmix and resampling to
 //!   16 kHz mono `f32`.
+//! - [`endpoint`]: after the wake word, when the spoken command is over (pure: blocks in,
+//!   decisions out).
 //! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
 //! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
 //! - [`bench`](mod@bench): `hearth bench`, speed and accuracy measurements.
@@ -20,6 +22,7 @@ pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod endpoint;
 pub mod home;
 pub mod intent;
 pub mod model;
