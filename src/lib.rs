@@ -16,6 +16,7 @@
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
+//! - [`feedback`]: chimes on the speaker (wake, done, error); silent without one.
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod endpoint;
+pub mod feedback;
 pub mod home;
 pub mod intent;
 pub mod model;
