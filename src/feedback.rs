@@ -104,8 +104,8 @@ impl Tone {
     }
 }
 
-/// The tone as mono `f32` samples at `sample_rate`: peak [`PEAK`] (well below clipping), the
-/// first and last sample exactly zero.
+/// The tone as mono `f32` samples at `sample_rate`: peak 0.35 (about -9 dBFS, well below
+/// clipping), the first and last sample exactly zero.
 pub fn synthesize(tone: Tone, sample_rate: u32) -> Vec<f32> {
     let rate = sample_rate.max(1) as f32;
     let total = (tone.duration().as_secs_f32() * rate).round() as usize;
