@@ -297,6 +297,8 @@ pub struct Endpointer {
     provisional: bool,
     /// Loudest recent level (dB, best band), decaying.
     peak: f32,
+    /// Frames still to be ignored (Hearth's own tone, see [`Endpointer::ignore`]).
+    ignore_frames: usize,
     /// Frames analysed since `start`.
     frames: usize,
     /// Frame (since `start`) where the last speech counted so far ended.
@@ -329,6 +331,7 @@ impl Endpointer {
             run_from_wake: false,
             provisional: false,
             peak: SILENT_DB,
+            ignore_frames: 0,
             frames: 0,
             speech_end: None,
             phase: Phase::Background,
@@ -357,6 +360,16 @@ impl Endpointer {
         self.in_run
     }
 
+    /// The next `samples` of input are Hearth's own sound coming back through the microphone
+    /// (a feedback tone and its echo): they count neither as speech nor towards the noise
+    /// floor or the peak level, though time runs on. Call it when a tone starts playing (after
+    /// [`start`](Self::start) for the wake chime, which `start` would otherwise forget), with
+    /// the tone's length plus the output latency and the room's echo (~150 ms). Without it,
+    /// a wake chime heard by the microphone is speech, and a pause after it ends the command.
+    pub fn ignore(&mut self, samples: usize) {
+        self.ignore_frames = samples.div_ceil(FRAME);
+    }
+
     /// A command starts (the wake word just fired). If speech is going on at this moment (the
     /// command follows the wake word in the same breath), it continues as speech already
     /// started; only what is heard from now on counts towards it (see the module docs).
@@ -375,6 +388,7 @@ impl Endpointer {
         self.carried_min = f32::INFINITY;
         self.run_from_wake = self.in_run;
         self.provisional = false;
+        self.ignore_frames = 0;
     }
 
     /// The next block of the command. Sample offsets are counted from [`start`](Self::start)
@@ -438,6 +452,18 @@ impl Endpointer {
         }
         self.seeded = true;
 
+        if self.ignore_frames > 0 {
+            // Our own tone: time runs, nothing is learnt, and it is not speech.
+            self.ignore_frames -= 1;
+            self.update_run(false);
+            if self.carried && !self.in_run {
+                self.carried = false;
+            }
+            if self.phase == Phase::Command {
+                self.frames += 1;
+            }
+            return;
+        }
         self.peak = (self.peak - PEAK_DECAY_DB).max(level);
         let active = score > if self.in_run { OFF_DB } else { ON_DB } && level > self.peak - PEAK_RANGE_DB;
         self.update_floors(active);
@@ -966,6 +992,43 @@ mod tests {
         // Without start(), push starts the command itself.
         ep.observe_background(&silence(1.0));
         assert_eq!(ep.push(&silence(0.1)), EndpointEvent::Continue);
+    }
+
+    /// The wake chime, played as the command starts, comes back through the microphone louder
+    /// than the speaker. The user waits for it to end, pauses, then speaks.
+    #[test]
+    fn the_wake_chime_is_ignored_when_announced() {
+        let chime: Vec<f32> = crate::feedback::synthesize(crate::feedback::Tone::Wake, SAMPLE_RATE)
+            .into_iter()
+            .map(|v| v * 1.5)
+            .collect();
+        let words = speech(1.2, 0.05, 32);
+        let room = white(8.0, 0.001, 33);
+        let after_start = concat(&[&chime, &silence(0.9), &words, &silence(2.0)]);
+        let audio = plus(concat(&[&silence(1.5), &after_start]), &room);
+        let true_end = chime.len() + samples(0.9) + words.len();
+
+        // Not announced: the chime is taken for the command, and the pause ends it.
+        let outcome = run(&audio, samples(1.5));
+        let EndpointEvent::End { speech_end, .. } = outcome.event else { panic!("{outcome:?}") };
+        assert!(speech_end < chime.len() + samples(0.1), "{outcome:?}");
+
+        // Announced: only the words count.
+        let mut ep = Endpointer::new(options());
+        for b in audio[..samples(1.5)].chunks(BLOCK) {
+            ep.observe_background(b);
+        }
+        ep.start();
+        ep.ignore(chime.len() + samples(0.15));
+        let mut outcome = Outcome { event: EndpointEvent::Continue, decided_at: 0 };
+        for b in audio[samples(1.5)..].chunks(BLOCK) {
+            outcome.decided_at += b.len();
+            outcome.event = ep.push(b);
+            if outcome.event != EndpointEvent::Continue {
+                break;
+            }
+        }
+        assert_silence_end(outcome, true_end, 0.06);
     }
 
     #[test]
