@@ -6,6 +6,8 @@
 //! - [`config`]: `config.toml` parsed (unknown keys rejected) and validated into [`config::Settings`].
 //! - [`audio`]: capture sources (microphone, WAV file, raw stdin), downmix and resampling to
 //!   16 kHz mono `f32`.
+//! - [`endpoint`]: after the wake word, when the spoken command is over (pure: blocks in,
+//!   decisions out).
 //! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
 //! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
 //! - [`bench`](mod@bench): `hearth bench`, speed and accuracy measurements.
@@ -14,12 +16,15 @@
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
+//! - [`feedback`]: chimes on the speaker (wake, done, error); silent without one.
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod endpoint;
+pub mod feedback;
 pub mod home;
 pub mod intent;
 pub mod model;
