@@ -112,6 +112,33 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
+def busy_ticks():
+    """CPU time used by everything on the machine so far, in clock ticks (from /proc/stat)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return user + nice + system + irq + softirq + steal
+
+
+class Interference:
+    """How many cores, on average, processes other than the benchmark's own used meanwhile."""
+
+    def __init__(self):
+        self.wall, self.busy, self.own = time.monotonic(), busy_ticks(), self.own_ticks()
+
+    @staticmethod
+    def own_ticks():
+        t = os.times()
+        return round((t.user + t.system) * os.sysconf("SC_CLK_TCK"))
+
+    def others(self, workers):
+        """Average cores used by other processes since creation; `workers` were started after it."""
+        hz = os.sysconf("SC_CLK_TCK")
+        own = self.own_ticks() - self.own + sum(w.cpu_ticks() for w in workers)
+        elapsed = time.monotonic() - self.wall
+        return max(0.0, (busy_ticks() - self.busy - own) / hz / elapsed) if elapsed > 0 else 0.0
+
+
 def run(args):
     configs = [c for c in args.configs.split(",") if c]
     for c in configs:
@@ -133,10 +160,12 @@ def run(args):
         "configs": configs,
         "runs": args.runs,
         "loadavg_start": loadavg(),
+        "cores": os.cpu_count(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     records = []
     for threads in [int(t) for t in args.threads.split()]:
+        interference = Interference()
         env = dict(os.environ, RUST_LOG="warn")
         hearth = Worker(
             f"hearth bench stt --serve ({threads} threads)",
@@ -188,6 +217,7 @@ def run(args):
                 s = hearth.ask({"op": "score", "reference": r["reference"], "text": r["text"]})
                 scores[key] = (s["errors"], s["words"])
             r["errors"], r["words"] = scores[key]
+        meta.setdefault("other_cores", {})[str(threads)] = interference.others([w for w in (hearth, peer) if w])
         hearth.close()
         if peer:
             peer.close()
@@ -318,18 +348,36 @@ def meta_line(metas, records):
     runs = max((m["runs"] for m in metas), default=0)
     la_start = metas[0]["loadavg_start"] if metas else []
     la_end = metas[-1]["loadavg_end"] if metas else []
+    threads = {str(r["threads"]) for r in records}
+    other = [v for m in metas for t, v in m.get("other_cores", {}).items() if t in threads]
+    others = f"; other processes used {max(other):.2f} cores on average meanwhile" if other else ""
     models = ", ".join(sorted({f"`{os.path.basename(m['hearth_model'])}` (Hearth, whisper.cpp) / "
                                f"`{os.path.relpath(m['ct2'])}` (faster-whisper)" for m in metas}))
     return (
         f"{len(clips)} clips, {secs[0]:.1f}–{secs[-1]:.1f} s (median {median(secs):.1f} s); models {models}; "
         f"{runs} timed run(s) per clip and config after one warm-up, configs rotated clip by clip; "
-        f"load average (1 min) {la_start[0]:.2f} at start, {la_end[0]:.2f} at end."
+        f"load average (1 min) {la_start[0]:.2f} at start, {la_end[0]:.2f} at end{others}."
     )
+
+
+def load_warning(metas):
+    """A plain warning when other work competed for the cores during the measurement."""
+    cores = metas[0].get("cores") or os.cpu_count() or 1
+    others = [v for m in metas for v in m.get("other_cores", {}).values()]
+    if not others or max(others) <= 0.1 * cores:
+        return None
+    return (f"⚠ Other processes used {max(others):.2f} of the {cores} cores on average while this was "
+            "measured. whisper.cpp's thread pool busy-waits and suffers far more from that than "
+            "CTranslate2's OpenMP threads, so these times are not representative; rerun on an idle machine. "
+            "Word error rates do not depend on load.")
 
 
 def report_commands(metas, records):
     configs = metas[0]["configs"]
     out = []
+    warning = load_warning(metas)
+    if warning:
+        out += [warning, ""]
     for threads in sorted({r["threads"] for r in records}):
         rs = [r for r in records if r["threads"] == threads]
         out.append(f"**{threads} thread(s)** (`cpu_threads` = whisper.cpp threads = {threads}). "
@@ -377,6 +425,9 @@ def report_commands(metas, records):
 def report_scaling(metas, records):
     configs = metas[0]["configs"]
     out = [meta_line(metas, records), ""]
+    warning = load_warning(metas)
+    if warning:
+        out += [warning, ""]
     peer = next((c for c in configs if c.startswith("fw-")), None)
     head = "| clip length | threads | " + " | ".join(f"{name(c)}, ms" for c in configs)
     head += f" | Hearth/{name(peer)}, pair by pair" if peer else ""
