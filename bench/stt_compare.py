@@ -19,8 +19,10 @@ judged by one rule. Writes one JSON line per measurement (plus a meta line) to -
 
 `report` turns raw files into Markdown: per config the median over clips of each clip's median
 over runs, p90 (nearest rank, as `hearth bench stt`), min–max of single measurements, the spread
-of the per-run medians, word error rate over all runs, and the ratio Hearth tuned / config taken
-pair by pair (same clip, same run: measured seconds apart), as median (min–max).
+of the per-run medians, word error rate over all runs, the ratio Hearth tuned / config taken
+pair by pair (same clip, same run: measured seconds apart), as median (min–max), and the CPU
+time the engine's threads spent per clip (busy-waiting included; with one thread and no
+spinning it is close to what the clip would take on an idle core, whatever the load).
 Standard library only.
 """
 
@@ -187,8 +189,11 @@ def run(args):
             worker = hearth if config in HEARTH_CONFIGS else peer
             request = {"op": "transcribe", "file": os.path.abspath(clip),
                        "config": HEARTH_CONFIGS.get(config, config)}
+            before = worker.cpu_ticks()
             answer = worker.ask(request)
             worker.settle()
+            # CPU time of the worker's threads for this clip, spinning included (10 ms resolution).
+            answer["cpu_ms"] = (worker.cpu_ticks() - before) * 1000.0 / os.sysconf("SC_CLK_TCK")
             return answer
 
         for config in configs:  # warm-up, not counted
@@ -202,7 +207,7 @@ def run(args):
                     records.append({
                         "threads": threads, "clip": os.path.basename(clip), "audio_ms": answer["audio_ms"],
                         "config": config, "run": run_no, "position": position, "ms": answer["ms"],
-                        "text": answer["text"], "reference": references[clip],
+                        "cpu_ms": answer["cpu_ms"], "text": answer["text"], "reference": references[clip],
                     })
                 done = run_no * len(clips) + i + 1
                 if args.progress and (done % 10 == 0 or done == total):
@@ -295,8 +300,8 @@ def pair_ratios(records, config):
 def summary_table(records, configs):
     lines = [
         "| config | median ms | p90 ms | min–max ms (single runs) | median of each run, min–max | "
-        "Hearth/config, pair by pair: median (min–max) | word error rate |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "Hearth/config, pair by pair: median (min–max) | CPU time, median ms | word error rate |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     stats = {}
     for config in configs:
@@ -308,6 +313,8 @@ def summary_table(records, configs):
         all_ms = [r["ms"] for r in rs]
         ratios = pair_ratios(records, config) if config != HEARTH else []
         wer_text, wer = wer_cell(rs)
+        cpu_values = [r["cpu_ms"] for r in rs if "cpu_ms" in r]
+        cpu = fmt_ms(median(cpu_values)) if cpu_values else "—"
         stats[config] = {"median": median(clip_medians), "ratios": ratios, "wer": wer,
                          "errors": sum(r.get("errors", 0) for r in rs)}
         label = f"**{name(config)}**" if config == HEARTH else name(config)
@@ -315,7 +322,7 @@ def summary_table(records, configs):
             f"| {label} | {fmt_ms(median(clip_medians))} | {fmt_ms(percentile(clip_medians, 90))} | "
             f"{fmt_ms(min(all_ms))}–{fmt_ms(max(all_ms))} | "
             f"{fmt_ms(min(run_medians))}–{fmt_ms(max(run_medians))} | "
-            f"{'1 (itself)' if config == HEARTH else ratio_cell(ratios)} | {wer_text} |"
+            f"{'1 (itself)' if config == HEARTH else ratio_cell(ratios)} | {cpu} | {wer_text} |"
         )
     return lines, stats
 
