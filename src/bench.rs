@@ -1,8 +1,11 @@
 //! `hearth bench stt`: speech-to-text speed and accuracy on command clips, Hearth's tuned
 //! decoding against whisper.cpp's defaults on the same model file, in one process and one run.
 //! Pairs run alternately so a busy machine slows both sides alike. Also the word-error-rate
-//! arithmetic shared with the tests.
+//! arithmetic shared with the tests, and `--serve`, the measuring worker that bench/stt_compare.py
+//! drives clip by clip against faster-whisper (bench/peers_stt.py).
 
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -95,6 +98,9 @@ pub enum BenchError {
     /// whisper failed.
     #[error(transparent)]
     Stt(#[from] SttError),
+    /// Reading requests or writing answers (`--serve`) failed.
+    #[error("bench stt --serve: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Loads the model twice (tuned and default decoding), then transcribes every clip `runs` times
@@ -158,6 +164,97 @@ pub fn run_stt(
         }
     }
     Ok(SttBench { model: model.to_path_buf(), threads, load_ms: [tuned_load, default_load], clips: results })
+}
+
+/// One request to [`serve_stt`], a JSON object per line.
+#[derive(Debug, serde::Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+enum ServeRequest {
+    /// Transcribe a WAV file with `config` (`tuned` or `default`) and time it.
+    Transcribe { config: String, file: PathBuf },
+    /// Word errors of `text` against `reference` ([`word_errors`]), so every peer is scored alike.
+    Score { reference: String, text: String },
+}
+
+/// `hearth bench stt --serve`: loads the model twice (tuned and whisper.cpp default decoding),
+/// prints `{"ready":true,"load_ms":[tuned,default]}`, then answers one JSON line per request line
+/// until end of input:
+///
+/// - `{"op":"transcribe","config":"tuned"|"default","file":"clip.wav"}` →
+///   `{"ms":…,"text":…,"audio_ms":…}`, `ms` being the wall time of the transcription alone (the
+///   WAV is read, and kept for later requests, before the clock starts);
+/// - `{"op":"score","reference":…,"text":…}` → `{"errors":…,"words":…}`;
+/// - anything that fails → `{"error":"…"}`, and the worker goes on.
+///
+/// An outside driver can so interleave Hearth with other engines clip by clip, each in its own
+/// process, without ever running two at once.
+pub fn serve_stt(
+    model: &Path,
+    language: crate::config::SttLanguage,
+    threads: u32,
+    input: impl BufRead,
+    mut output: impl Write,
+) -> Result<(), BenchError> {
+    let load = |decoding| -> Result<(Transcriber, f64), SttError> {
+        let started = Instant::now();
+        let t = Transcriber::load(&SttOptions { model: model.to_path_buf(), language, threads, decoding })?;
+        Ok((t, started.elapsed().as_secs_f64() * 1000.0))
+    };
+    let (mut tuned, tuned_load) = load(Decoding::Tuned)?;
+    let (mut default, default_load) = load(Decoding::WhisperDefault)?;
+    writeln!(output, "{}", serde_json::json!({"ready": true, "load_ms": [tuned_load, default_load]}))?;
+    output.flush()?;
+    let mut clips: HashMap<PathBuf, Samples> = HashMap::new();
+    for line in input.lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<ServeRequest>(&line) {
+            Err(e) => serde_json::json!({"error": format!("bad request: {e}")}),
+            Ok(ServeRequest::Score { reference, text }) => {
+                let w = word_errors(&reference, &text);
+                serde_json::json!({"errors": w.errors, "words": w.words})
+            }
+            Ok(ServeRequest::Transcribe { config, file }) => {
+                let transcriber = match config.as_str() {
+                    "tuned" => Some(&mut tuned),
+                    "default" => Some(&mut default),
+                    _ => None,
+                };
+                match transcriber {
+                    None => serde_json::json!({"error": format!("unknown config {config:?}: tuned or default")}),
+                    Some(t) => match serve_one(t, &mut clips, file) {
+                        Ok(json) => json,
+                        Err(e) => serde_json::json!({"error": e.to_string()}),
+                    },
+                }
+            }
+        };
+        writeln!(output, "{answer}")?;
+        output.flush()?;
+    }
+    Ok(())
+}
+
+/// Reads (once) and transcribes one clip for [`serve_stt`], timing only the transcription.
+fn serve_one(
+    t: &mut Transcriber,
+    clips: &mut HashMap<PathBuf, Samples>,
+    file: PathBuf,
+) -> Result<serde_json::Value, BenchError> {
+    let samples = match clips.entry(file) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let s = audio::read_wav(e.key())?;
+            e.insert(s)
+        }
+    };
+    let audio_ms = samples.len() as u64 * 1000 / audio::SAMPLE_RATE as u64;
+    let started = Instant::now();
+    let out = t.transcribe(samples)?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    Ok(serde_json::json!({"ms": ms, "text": out.text, "audio_ms": audio_ms}))
 }
 
 /// Median of a list (0 for an empty one).
@@ -284,6 +381,20 @@ mod tests {
         assert_eq!(word_errors("set it to 50 percent", "Set it to 50%."), WordErrors { errors: 0, words: 5 });
         assert_eq!(word_errors("a b", ""), WordErrors { errors: 2, words: 2 });
         assert_eq!(word_errors("", "hello"), WordErrors { errors: 1, words: 0 });
+    }
+
+    #[test]
+    fn serve_requests_parse_and_reject_strays() {
+        let t: ServeRequest =
+            serde_json::from_str(r#"{"op":"transcribe","config":"tuned","file":"a.wav"}"#).expect("transcribe");
+        assert!(matches!(t, ServeRequest::Transcribe { ref config, .. } if config == "tuned"));
+        let s: ServeRequest = serde_json::from_str(r#"{"op":"score","reference":"a b","text":"a"}"#).expect("score");
+        assert!(matches!(s, ServeRequest::Score { .. }));
+        assert!(serde_json::from_str::<ServeRequest>(r#"{"op":"score","reference":"a"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ServeRequest>(r#"{"op":"transcribe","config":"tuned","file":"a","x":1}"#).is_err()
+        );
+        assert!(serde_json::from_str::<ServeRequest>(r#"{"op":"load"}"#).is_err());
     }
 
     #[test]

@@ -116,7 +116,7 @@ enum BenchCommand {
     /// A `clip.txt` beside `clip.wav` holds the reference text for the word error rate.
     Stt {
         /// Command clips (WAV).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "serve")]
         files: Vec<PathBuf>,
         /// ggml model file.
         #[arg(long, default_value = crate::config::DEFAULT_MODEL)]
@@ -130,6 +130,10 @@ enum BenchCommand {
         /// Timed runs per clip and setting (after one warm-up).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Be a measuring worker instead: JSON requests on stdin, one answer per line on stdout
+        /// (driven by bench/stt_compare.py; see `bench::serve_stt`).
+        #[arg(long, conflicts_with = "files")]
+        serve: bool,
     },
     /// Intent recognition speed with a generated home of many devices.
     Intent {
@@ -230,7 +234,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             transcribe(&files, &options, json)
         }
         Command::Model { action } => model_command(action),
-        Command::Bench { what: BenchCommand::Stt { files, model, language, threads, runs } } => {
+        Command::Bench { what: BenchCommand::Stt { serve: true, model, language, threads, .. } } => {
+            crate::bench::serve_stt(
+                &model,
+                language.into(),
+                threads,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { what: BenchCommand::Stt { files, model, language, threads, runs, serve: false } } => {
             let result = crate::bench::run_stt(&model, language.into(), threads, &files, runs.max(1))?;
             print!("{}", result.report());
             Ok(ExitCode::SUCCESS)
