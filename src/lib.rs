@@ -24,4 +24,5 @@ pub mod home;
 pub mod intent;
 pub mod model;
 pub mod mqtt;
+pub mod privacy;
 pub mod stt;
