@@ -246,7 +246,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Devices { config } => devices(config.as_deref()),
         Command::Doctor { config } => later("doctor", "the privacy and doctor work (issue #6)", config.as_deref()),
-        Command::Privacy { config } => later("privacy", "the privacy and doctor work (issue #6)", config.as_deref()),
+        Command::Privacy { config } => {
+            let settings = Settings::load(config.as_deref())?;
+            let report = crate::privacy::run_report(&settings);
+            print!("{}", report.render());
+            if report.passed() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for c in report.failures() {
+                    let first = c.detail.lines().next().unwrap_or_default();
+                    eprintln!("hearth: privacy check failed: {}: {first}", c.name);
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
     }
 }
 
