@@ -20,6 +20,7 @@ pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod home;
 pub mod intent;
 pub mod model;
