@@ -98,7 +98,7 @@ impl MemoryLock {
         matches!(self, MemoryLock::Locked { .. })
     }
 
-    /// One line for reports: "locked" or "not locked: <reason>".
+    /// One line for reports: "locked (…)" or "not locked: " and the reason.
     pub fn describe(&self) -> String {
         match self {
             MemoryLock::Locked { .. } => "locked (mlockall: current and future memory stays in RAM)".to_owned(),
