@@ -259,8 +259,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Devices { config } => devices(config.as_deref()),
-        Command::Doctor { config } => later("doctor", "the privacy and doctor work (issue #6)", config.as_deref()),
-        Command::Privacy { config } => later("privacy", "the privacy and doctor work (issue #6)", config.as_deref()),
+        Command::Doctor { config } => {
+            let results = crate::doctor::run(config.as_deref(), |r| {
+                print!("{}", r.render());
+                let _ = std::io::stdout().flush();
+            });
+            let failed = results.iter().filter(|r| !r.ok).count();
+            if failed > 0 {
+                eprintln!("hearth: doctor found {failed} problem(s); each is followed by its fix above");
+            }
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Privacy { config } => {
+            let settings = Settings::load(config.as_deref())?;
+            let report = crate::privacy::run_report(&settings);
+            print!("{}", report.render());
+            if report.passed() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for c in report.failures() {
+                    let first = c.detail.lines().next().unwrap_or_default();
+                    eprintln!("hearth: privacy check failed: {}: {first}", c.name);
+                }
+                Ok(ExitCode::FAILURE)
+            }
+        }
     }
 }
 

@@ -38,6 +38,9 @@ pub struct SiteTopics {
     pub listening: String,
     /// Voice command events: `hearth/<site>/intent`.
     pub intent: String,
+    /// Privacy diagnostics ([`crate::privacy::diagnostic_summary`], JSON, retained):
+    /// `hearth/<site>/privacy`.
+    pub privacy: String,
     /// Hearth's own device-based discovery config: `<prefix>/device/hearth_<site>/config`.
     pub device_config: String,
     /// Home Assistant's birth/will topic: `<prefix>/status`; `online` means "announce again".
@@ -55,6 +58,7 @@ impl SiteTopics {
             mic_state: format!("{base}/mic/state"),
             listening: format!("{base}/listening"),
             intent: format!("{base}/intent"),
+            privacy: format!("{base}/privacy"),
             device_config: format!("{prefix}/device/{}/config", device_id(site)),
             ha_status: format!("{prefix}/status"),
         }
@@ -67,8 +71,9 @@ pub fn device_id(site: &str) -> String {
 }
 
 /// The retained device-based discovery config announcing the satellite: a `switch`
-/// "Microphone" (off = muted), a `binary_sensor` "Listening" and an `event` "Voice command",
-/// all available while `hearth/<site>/status` is `online`. `area` becomes the device's
+/// "Microphone" (off = muted), a `binary_sensor` "Listening", an `event` "Voice command" and a
+/// diagnostic `sensor` "Privacy" (state `status` of the privacy summary, the rest of it as
+/// attributes), all available while `hearth/<site>/status` is `online`. `area` becomes the device's
 /// suggested area.
 pub fn device_config(topics: &SiteTopics, area: Option<&str>) -> String {
     let id = device_id(&topics.site);
@@ -117,6 +122,16 @@ pub fn device_config(topics: &SiteTopics, area: Option<&str>) -> String {
                 "stat_t": topics.intent,
                 "evt_typ": [INTENT_EVENT_TYPE],
                 "ic": "mdi:comment-processing",
+            },
+            "privacy": {
+                "p": "sensor",
+                "name": "Privacy",
+                "uniq_id": format!("{id}_privacy"),
+                "stat_t": topics.privacy,
+                "val_tpl": "{{ value_json.status }}",
+                "json_attr_t": topics.privacy,
+                "ent_cat": "diagnostic",
+                "ic": "mdi:shield-lock",
             },
         },
     });
@@ -189,12 +204,13 @@ mod tests {
         assert_eq!(t.mic_state, "hearth/kitchen/mic/state");
         assert_eq!(t.listening, "hearth/kitchen/listening");
         assert_eq!(t.intent, "hearth/kitchen/intent");
+        assert_eq!(t.privacy, "hearth/kitchen/privacy");
         assert_eq!(t.device_config, "homeassistant/device/hearth_kitchen/config");
         assert_eq!(t.ha_status, "homeassistant/status");
     }
 
     #[test]
-    fn device_config_announces_three_components() {
+    fn device_config_announces_its_components() {
         let t = SiteTopics::new("kitchen", "ha");
         let v: Value = serde_json::from_str(&device_config(&t, Some("Kitchen"))).unwrap();
         assert_eq!(v["dev"]["ids"], json!(["hearth_kitchen"]));
@@ -204,7 +220,7 @@ mod tests {
         assert_eq!(v["o"]["name"], "Hearth");
         assert_eq!(v["avty_t"], "hearth/kitchen/status");
         let cmps = v["cmps"].as_object().unwrap();
-        assert_eq!(cmps.len(), 3);
+        assert_eq!(cmps.len(), 4);
         let mic = &cmps["microphone"];
         assert_eq!(mic["p"], "switch");
         assert_eq!(mic["name"], "Microphone");
@@ -219,9 +235,23 @@ mod tests {
         let mut ids: Vec<&str> = cmps.values().map(|c| c["uniq_id"].as_str().unwrap()).collect();
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), 3, "unique ids must differ per component");
+        assert_eq!(ids.len(), 4, "unique ids must differ per component");
         let without_area: Value = serde_json::from_str(&device_config(&t, None)).unwrap();
         assert!(without_area["dev"].get("sa").is_none());
+    }
+
+    #[test]
+    fn privacy_sensor_is_diagnostic_with_json_attributes() {
+        let t = SiteTopics::new("kitchen", "homeassistant");
+        let v: Value = serde_json::from_str(&device_config(&t, None)).unwrap();
+        let privacy = &v["cmps"]["privacy"];
+        assert_eq!(privacy["p"], "sensor");
+        assert_eq!(privacy["name"], "Privacy");
+        assert_eq!(privacy["uniq_id"], "hearth_kitchen_privacy");
+        assert_eq!(privacy["ent_cat"], "diagnostic");
+        assert_eq!(privacy["stat_t"], "hearth/kitchen/privacy");
+        assert_eq!(privacy["json_attr_t"], "hearth/kitchen/privacy");
+        assert_eq!(privacy["val_tpl"], "{{ value_json.status }}");
     }
 
     #[test]
