@@ -14,6 +14,7 @@
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
+//! - [`wake`]: wake-word detection (openWakeWord models on tract), block by block.
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
@@ -25,3 +26,4 @@ pub mod intent;
 pub mod model;
 pub mod mqtt;
 pub mod stt;
+pub mod wake;
