@@ -17,6 +17,10 @@
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
 //! - [`feedback`]: chimes on the speaker (wake, done, error); silent without one.
+//! - [`wake`]: wake-word detection (openWakeWord models on tract), block by block.
+//! - [`privacy`]: memory locking, the privacy report and its checks, systemd notifications.
+//! - [`doctor`]: `hearth doctor`, one check per dependency with the fix for each problem.
+//! - [`pipeline`]: `hearth run`, the wiring of every stage (nothing imports it).
 //! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
 
 pub mod audio;
@@ -32,3 +36,4 @@ pub mod model;
 pub mod mqtt;
 pub mod privacy;
 pub mod stt;
+pub mod wake;
