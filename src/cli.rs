@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{ConfigError, Settings, SttLanguage};
@@ -249,7 +249,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", result.report());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { config, .. } => later("run", "the always-listening pipeline (issue #5)", config.as_deref()),
+        Command::Run { config, input } => {
+            crate::pipeline::run(crate::pipeline::RunOptions { config, input: crate::pipeline::Input::parse(&input) })
+        }
         Command::Intent { config, language, area, json, execute, text } => {
             crate::intent::cli::run(crate::intent::cli::IntentOptions { config, language, area, json, execute, text })
         }
@@ -285,16 +287,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
-}
-
-/// Subcommands whose capability lands with a later issue: the config is still checked, and the
-/// user is told plainly that this build cannot do it yet.
-fn later(command: &str, arrives_with: &str, config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    Settings::load(config)?;
-    bail!(
-        "`hearth {command}` is not part of this build yet: it arrives with {arrives_with}. \
-         This build can `transcribe`, recognise and execute intents (`hearth intent`), list `devices` and manage models (`hearth model`)"
-    )
 }
 
 impl From<LanguageArg> for SttLanguage {

@@ -443,7 +443,13 @@ impl RawConfig {
         let endpoint = EndpointSettings {
             end_silence: duration("endpoint.end_silence", self.endpoint.end_silence, "0.7s", 0.2, 5.0)?,
             max_command: duration("endpoint.max_command", self.endpoint.max_command, "10s", 1.0, 30.0)?,
-            no_speech_timeout: duration("endpoint.no_speech_timeout", self.endpoint.no_speech_timeout, "4s", 0.5, 30.0)?,
+            no_speech_timeout: duration(
+                "endpoint.no_speech_timeout",
+                self.endpoint.no_speech_timeout,
+                "4s",
+                0.5,
+                30.0,
+            )?,
         };
 
         let stt_lang_text = self.stt.language.unwrap_or_else(|| "en".into());

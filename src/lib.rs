@@ -34,6 +34,7 @@ pub mod home;
 pub mod intent;
 pub mod model;
 pub mod mqtt;
+pub mod pipeline;
 pub mod privacy;
 pub mod stt;
 pub mod wake;

@@ -72,6 +72,8 @@ pub struct LiveMicrophone<D: CaptureDevice = Microphone> {
     reconnects: u64,
     /// Overruns of device instances already released.
     past_overruns: u64,
+    /// Overruns already logged.
+    reported_overruns: u64,
     /// Passed on to every device instance.
     stall_timeout: Duration,
     /// Time between attempts to reopen.
@@ -102,6 +104,7 @@ impl<D: CaptureDevice> LiveMicrophone<D> {
             state: State::Live(device),
             reconnects: 0,
             past_overruns: 0,
+            reported_overruns: 0,
             stall_timeout: LIVE_STALL_TIMEOUT,
             retry_interval: RETRY_INTERVAL,
         })
@@ -212,7 +215,18 @@ impl<D: CaptureDevice> Source for LiveMicrophone<D> {
             unreachable!("try_reopen returned true, so the device is live");
         };
         match device.read(block) {
-            Ok(n) => Ok(n),
+            Ok(n) => {
+                let overruns = self.past_overruns + device.overruns();
+                if overruns > self.reported_overruns {
+                    tracing::warn!(
+                        total = overruns,
+                        "microphone {}: audio was dropped because processing fell behind (overrun)",
+                        self.name
+                    );
+                    self.reported_overruns = overruns;
+                }
+                Ok(n)
+            }
             Err(e @ AudioError::Stream { .. }) => {
                 self.lose(&e);
                 Ok(self.silent_block(block))

@@ -208,6 +208,8 @@ enum Request {
     Subscribe { filter: String, tx: mpsc::Sender<Message> },
     /// Update the Listening binary sensor.
     Listening(bool),
+    /// Update the Privacy diagnostic sensor (JSON, no speech content).
+    Privacy(String),
     /// Shut down.
     Shutdown,
 }
@@ -312,6 +314,7 @@ impl MqttBridge {
             restore: Restore::Waiting,
             assume_on_at: Some(now + options.restore_timeout),
             listening: false,
+            privacy: None,
             link_tx,
             last_error: None,
             options,
@@ -442,6 +445,14 @@ impl MqttBridge {
         }
     }
 
+    /// Sets the Privacy diagnostic sensor (`privacy::diagnostic_summary`, no speech content);
+    /// retained, and published again whenever the satellite announces itself.
+    pub fn set_privacy(&self, summary: &serde_json::Value) {
+        if self.requests.try_send(Request::Privacy(summary.to_string())).is_err() {
+            tracing::debug!("privacy state not sent: bridge stopped or busy");
+        }
+    }
+
     /// The Microphone switch; capture only while [`MicState::capturing`].
     pub fn mic_state(&self) -> watch::Receiver<MicState> {
         self.mic.clone()
@@ -546,6 +557,8 @@ struct Bridge {
     assume_on_at: Option<Instant>,
     /// The Listening binary sensor.
     listening: bool,
+    /// The Privacy sensor's state (retained; sent again with every announcement).
+    privacy: Option<String>,
     /// Publishes the connection state to handles.
     link_tx: watch::Sender<LinkState>,
     /// The last connection error, to log repeated failures quietly.
@@ -647,6 +660,10 @@ impl Bridge {
                     self.publish_listening();
                 }
             }
+            Request::Privacy(summary) => {
+                self.privacy = Some(summary);
+                self.publish_privacy();
+            }
             Request::Shutdown => {}
         }
     }
@@ -728,6 +745,7 @@ impl Bridge {
             self.publish_mic_state();
         }
         self.publish_listening();
+        self.publish_privacy();
     }
 
     fn on_message(&mut self, publish: Publish) {
@@ -868,6 +886,12 @@ impl Bridge {
     fn publish_mic_state(&mut self) {
         if let Some(payload) = self.mic.payload() {
             self.publish_internal(&self.topics.mic_state.clone(), payload, true);
+        }
+    }
+
+    fn publish_privacy(&mut self) {
+        if let Some(summary) = self.privacy.clone() {
+            self.publish_internal(&self.topics.privacy.clone(), &summary, true);
         }
     }
 

@@ -1,0 +1,239 @@
+//! From transcript to action: removes the wake word the pre-roll carried into the transcript,
+//! recognises the intent and publishes its MQTT commands and "Voice command" event. The text
+//! handling here is pure; [`Actor`] is the thin shell that talks to the bridge.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroize;
+
+use crate::config::TranscriptPolicy;
+use crate::home::EntityRegistry;
+use crate::intent::{Context, IntentMatch, Language, Recognizer};
+use crate::mqtt::{Delivery, MqttBridge, Outcome};
+
+/// Words people put before a wake word, or that whisper hears in its place.
+const LEAD_INS: [&str; 8] = ["hey", "hi", "hay", "ok", "okay", "oh", "a", "he"];
+
+/// The words of a wake-word model's name (`hey_jarvis` → `hey`, `jarvis`; a path → its stem).
+pub fn wake_words(model: &str) -> Vec<String> {
+    let stem = std::path::Path::new(model).file_stem().and_then(|s| s.to_str()).unwrap_or(model);
+    let is_version =
+        |w: &str| w.len() > 1 && w.starts_with('v') && w[1..].chars().all(|c| c.is_ascii_digit() || c == '.');
+    stem.split(['_', '-', ' ']).filter(|w| !w.is_empty() && !is_version(w)).map(str::to_lowercase).collect()
+}
+
+/// Letters and digits of `word`, lowercased.
+fn bare(word: &str) -> String {
+    word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// Levenshtein distance over chars.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// True when `word` is the wake word, a lead-in, or what whisper makes of the wake word
+/// ("Jarvis," "Jervis", "Alexa's").
+fn sounds_like_wake(word: &str, wake: &[String]) -> bool {
+    let w = bare(word);
+    if w.is_empty() || LEAD_INS.contains(&w.as_str()) {
+        return true;
+    }
+    wake.iter().any(|k| {
+        let w = w.strip_suffix('s').filter(|_| !k.ends_with('s')).unwrap_or(&w);
+        k.len() >= 4 && distance(w, k) <= k.len() / 3 || k == w
+    })
+}
+
+/// The transcript without the wake word at its start: the pre-roll often carries the end of
+/// it ("Jarvis, turn on the light."). Only leading words are removed, at most four.
+pub fn strip_wake_word<'t>(text: &'t str, wake: &[String]) -> &'t str {
+    let mut rest = text.trim_start();
+    for _ in 0..4 {
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        if word.is_empty() || !sounds_like_wake(word, wake) {
+            break;
+        }
+        rest = tail.trim_start_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation());
+    }
+    rest
+}
+
+/// What became of one command, for the log and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Whisper heard nothing (noise, or a false wake).
+    NothingSaid,
+    /// Speech that no sentence matches.
+    NotUnderstood,
+    /// Recognised; this many messages published, this many not (broker trouble).
+    Done {
+        /// Intent name.
+        intent: String,
+        /// Messages the broker acknowledged.
+        published: usize,
+        /// Messages expired or dropped.
+        failed: usize,
+        /// Why some targets were refused (a guarded action), if any.
+        refused: Option<String>,
+    },
+}
+
+/// Recognises and publishes. Shared by the handler thread; the registry is updated live by the
+/// discovery task.
+pub struct Actor {
+    /// Sentence templates.
+    pub recognizer: Recognizer,
+    /// The devices, from `[[entity]]` and discovery.
+    pub registry: Arc<RwLock<EntityRegistry>>,
+    /// Language and area of this satellite.
+    pub context: Context,
+    /// The broker.
+    pub bridge: MqttBridge,
+    /// Runs the bridge; used to wait for acknowledgements.
+    pub runtime: tokio::runtime::Handle,
+    /// `[privacy] transcripts`.
+    pub policy: TranscriptPolicy,
+    /// The wake word's words, removed from the start of transcripts.
+    pub wake: Vec<String>,
+}
+
+impl Actor {
+    /// Recognises `text` and publishes the result; waits for the broker's acknowledgements.
+    /// Wipes the text afterwards (unless the policy keeps it for the intent event, which holds
+    /// its own copy).
+    /// `language` overrides the configured one (whisper detected it).
+    pub fn act(&self, mut text: String, language: Option<Language>) -> Handled {
+        let handled = self.act_on(&text, language);
+        text.zeroize();
+        handled
+    }
+
+    fn act_on(&self, text: &str, language: Option<Language>) -> Handled {
+        if text.trim().is_empty() {
+            return Handled::NothingSaid;
+        }
+        if self.policy == TranscriptPolicy::Log {
+            tracing::info!(transcript = %text, "heard");
+        }
+        let command = strip_wake_word(text, &self.wake);
+        let context = Context { language: language.unwrap_or(self.context.language), area: self.context.area.clone() };
+        let matched = {
+            let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+            self.recognizer.recognize(command, &registry, &context).or_else(|| {
+                (command.len() != text.len()).then(|| self.recognizer.recognize(text, &registry, &context)).flatten()
+            })
+        };
+        let Some(m) = matched else {
+            if command.is_empty() {
+                return Handled::NothingSaid;
+            }
+            return Handled::NotUnderstood;
+        };
+        let share = (self.policy != TranscriptPolicy::Discard).then_some(command);
+        let deliveries = publish(&self.bridge, &m, share);
+        let (published, failed) = self.runtime.block_on(settle(deliveries));
+        Handled::Done { intent: m.name.clone(), published, failed, refused: m.refused.clone() }
+    }
+}
+
+/// Publishes a match's commands, then its intent event (with `text` if given).
+pub fn publish(bridge: &MqttBridge, m: &IntentMatch, text: Option<&str>) -> Vec<(String, Delivery)> {
+    let mut deliveries: Vec<(String, Delivery)> =
+        m.actions.iter().map(|a| (a.topic.clone(), bridge.publish(a.topic.as_str(), a.payload.as_str()))).collect();
+    let intent = m.intent_json();
+    let slots = intent.get("slots").and_then(|s| s.as_object()).cloned().unwrap_or_default();
+    deliveries.push((bridge.topics().intent.clone(), bridge.publish_intent_event(&m.name, &slots, text)));
+    deliveries
+}
+
+/// Waits for every delivery; returns (published, failed), logging each failure.
+pub async fn settle(deliveries: Vec<(String, Delivery)>) -> (usize, usize) {
+    let (mut published, mut failed) = (0, 0);
+    for (topic, delivery) in deliveries {
+        match delivery.await {
+            Outcome::Published => published += 1,
+            outcome => {
+                tracing::warn!(%topic, ?outcome, "MQTT message not delivered");
+                failed += 1;
+            }
+        }
+    }
+    (published, failed)
+}
+
+/// Timings of one command, from the end of speech to the broker's acknowledgement.
+#[derive(Debug, Clone, Copy)]
+pub struct Latency {
+    /// Trailing silence the endpointer waited for (audio time).
+    pub silence: Duration,
+    /// Transcription, measured by the STT worker.
+    pub stt: Duration,
+    /// From the endpointer's decision to the last acknowledgement, wall clock.
+    pub after_decision: Duration,
+}
+
+impl Latency {
+    /// End of speech → published: the silence waited plus everything after the decision.
+    pub fn total(&self) -> Duration {
+        self.silence + self.after_decision
+    }
+
+    /// Builds it from the decision instant.
+    pub fn since(decided: Instant, silence: Duration, stt: Duration) -> Latency {
+        Latency { silence, stt, after_decision: decided.elapsed() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jarvis() -> Vec<String> {
+        wake_words("hey_jarvis")
+    }
+
+    #[test]
+    fn wake_words_come_from_the_model_name() {
+        assert_eq!(wake_words("hey_jarvis"), ["hey", "jarvis"]);
+        assert_eq!(wake_words("alexa"), ["alexa"]);
+        assert_eq!(wake_words("/opt/models/hey_mycroft_v0.1.onnx"), ["hey", "mycroft"]);
+    }
+
+    #[test]
+    fn leading_wake_words_are_removed() {
+        let w = jarvis();
+        assert_eq!(strip_wake_word("Jarvis, turn on the kitchen light.", &w), "turn on the kitchen light.");
+        assert_eq!(strip_wake_word("Hey Jarvis turn on the light", &w), "turn on the light");
+        assert_eq!(strip_wake_word("Hey, Jervis. Turn off the fan.", &w), "Turn off the fan.");
+        assert_eq!(strip_wake_word("Jarvis's turn on the light", &w), "turn on the light");
+        assert_eq!(strip_wake_word("turn on the light", &w), "turn on the light");
+        assert_eq!(strip_wake_word("Jarvis.", &w), "");
+        // Only the start, and real words stay.
+        assert_eq!(strip_wake_word("turn on jarvis lamp", &w), "turn on jarvis lamp");
+        assert_eq!(strip_wake_word("Travel mode on", &w), "Travel mode on");
+        let alexa = wake_words("alexa");
+        assert_eq!(strip_wake_word("Alexa, schalte das Licht ein", &alexa), "schalte das Licht ein");
+    }
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(distance("jarvis", "jarvis"), 0);
+        assert_eq!(distance("jervis", "jarvis"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,443 @@
+//! `hearth run --input` end to end: synthesised "hey jarvis, <command>" recordings go through
+//! the real pipeline (wake word, endpointing, whisper tiny.en, intents) and the commands reach a
+//! real mosquitto on a free loopback port with exactly the expected topics and payloads. Speech
+//! without the wake word, and noise, publish nothing.
+
+#[path = "support/mosquitto.rs"]
+mod mosquitto;
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use mosquitto::{Mosquitto, Observer};
+use rumqttc::Publish;
+use serde_json::{Value, json};
+use support::{Noise, concat, espeak, noise_samples, piper, read_wav, rms, silence, tempdir, write_wav};
+
+/// A zigbee2mqtt light: json schema, brightness 0–254, `name: null` (the device name is used).
+const Z2M_SOFA_LAMP: &str = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,
+    "brightness_scale":254,"command_topic":"zigbee2mqtt/Sofa Lamp/set",
+    "device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
+
+/// A Tasmota plug as a device-based config: abbreviations, `~` base topic, `name: null`.
+const TASMOTA_DESK_PLUG: &str = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
+    "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
+
+const KITCHEN: &str = "zigbee2mqtt/Kitchen Light/set";
+const SOFA: &str = "zigbee2mqtt/Sofa Lamp/set";
+const DESK: &str = "tasmota/plug1/cmnd/POWER";
+const INTENT: &str = "hearth/kitchen/intent";
+/// What the observer listens to: every device topic and Hearth's own.
+const FILTERS: &[&str] = &["zigbee2mqtt/#", "tasmota/#", "hearth/#"];
+
+/// Whether the models and Piper are here (skips with a message otherwise; CI requires them).
+fn stt_model() -> Option<PathBuf> {
+    support::model("ggml-tiny.en.bin")
+}
+
+fn config(dir: &Path, port: Option<u16>, model: &Path) -> PathBuf {
+    let mqtt = match port {
+        Some(port) => format!("[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n"),
+        None => String::new(),
+    };
+    let text = format!(
+        r#"
+[stt]
+model = "{model}"
+threads = 2
+[wake]
+models_dir = "{models}"
+[feedback]
+enabled = false
+[site]
+id = "kitchen"
+area = "Kitchen"
+{mqtt}
+[[entity]]
+name = "Kitchen Light"
+area = "Kitchen"
+kind = "light"
+command_topic = "{KITCHEN}"
+schema = "json"
+brightness_scale = 254
+"#,
+        model = model.display(),
+        models = support::models_dir().display(),
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn hearth_run(config: &Path, input: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["run", "--config", config.to_str().unwrap(), "--input", input.to_str().unwrap()])
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run hearth")
+}
+
+/// "hey jarvis" + `pause` s + the command, from one espeak-ng voice, with 0.7 s of silence
+/// before and 1.5 s after. A zero pause says it all in one breath.
+fn espeak_command(dir: &Path, voice: &str, command: &str, pause: f64, name: &str) -> PathBuf {
+    if pause == 0.0 {
+        let speech = espeak(&format!("hey jarvis {command}"), voice, 160, &dir.join(format!("{name}-s.wav")));
+        return pad(dir, &[&speech], 0.0, name);
+    }
+    let wake = espeak("hey jarvis", voice, 160, &dir.join(format!("{name}-w.wav")));
+    let cmd = espeak(command, voice, 160, &dir.join(format!("{name}-c.wav")));
+    pad(dir, &[&wake, &cmd], pause, name)
+}
+
+/// The same with the Piper voice; `None` when Piper is not set up (and not required).
+fn piper_command(dir: &Path, command: &str, pause: f64, name: &str) -> Option<PathBuf> {
+    let wake = piper("Hey Jarvis.", &dir.join(format!("{name}-w.wav")))?;
+    let cmd = piper(command, &dir.join(format!("{name}-c.wav")))?;
+    let wake16 = support::sox_convert(&wake, &dir.join(format!("{name}-w16.wav")), 16_000, 1, 16);
+    let cmd16 = support::sox_convert(&cmd, &dir.join(format!("{name}-c16.wav")), 16_000, 1, 16);
+    Some(pad(dir, &[&wake16, &cmd16], pause, name))
+}
+
+/// Silence, the parts separated by `gap` s, silence.
+fn pad(dir: &Path, parts: &[&Path], gap: f64, name: &str) -> PathBuf {
+    let inner = concat(parts, gap, &dir.join(format!("{name}-inner.wav")));
+    let lead = silence(0.7, &dir.join(format!("{name}-lead.wav")));
+    let trail = silence(1.5, &dir.join(format!("{name}-trail.wav")));
+    concat(&[&lead, &inner, &trail], 0.0, &dir.join(format!("{name}.wav")))
+}
+
+/// Adds pink noise to the whole of `file` (silences too: the room is never quiet) at `snr_db`
+/// below the RMS of the speech alone (`speech_rms`, measured on the clean speech).
+fn with_noise(file: &Path, speech_rms: f64, snr_db: f64, seed: u64, out: &Path) -> PathBuf {
+    let (spec, s) = read_wav(file);
+    let noise = noise_samples(Noise::Pink, s.len(), speech_rms / 10f64.powf(snr_db / 20.0), seed);
+    let mix: Vec<f32> = s.iter().zip(&noise).map(|(a, b)| (a + b).clamp(-1.0, 1.0)).collect();
+    write_wav(out, &mix, spec.sample_rate, spec.channels)
+}
+
+/// RMS of the voiced part of a file (samples above a small floor).
+fn speech_rms(file: &Path) -> f64 {
+    let (_, s) = read_wav(file);
+    let voiced: Vec<f32> = s.into_iter().filter(|x| x.abs() > 0.01).collect();
+    rms(&voiced)
+}
+
+/// Publishes the retained discovery configs of the Sofa Lamp and the Desk Plug.
+async fn announce_devices(observer: &mut Observer) {
+    observer.publish("homeassistant/light/0x0017/light/config", Z2M_SOFA_LAMP, true).await;
+    observer.publish("homeassistant/device/plug1/config", TASMOTA_DESK_PLUG, true).await;
+}
+
+/// Runs hearth on `input` and returns (its output, every message the broker delivered to the
+/// observer meanwhile on device topics and the intent topic, in order).
+async fn run_and_collect(observer: &mut Observer, config: &Path, input: &Path) -> (Output, Vec<Publish>) {
+    let (config, input) = (config.to_path_buf(), input.to_path_buf());
+    let out = tokio::task::spawn_blocking(move || hearth_run(&config, &input)).await.unwrap();
+    let delivered = observer.fence("hearth/test/fence").await;
+    let commands = delivered
+        .into_iter()
+        .filter(|p| p.topic == INTENT || p.topic.starts_with("zigbee2mqtt/") || p.topic.starts_with("tasmota/"))
+        .collect();
+    (out, commands)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json_of(p: &Publish) -> Value {
+    serde_json::from_slice(&p.payload).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&p.payload).into()))
+}
+
+/// The device commands among `messages` as (topic, payload), intent events left out.
+fn device_commands(messages: &[Publish]) -> Vec<(String, Value)> {
+    messages.iter().filter(|p| p.topic != INTENT).map(|p| (p.topic.to_string(), json_of(p))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wake_word_then_command_publishes_exactly_the_command() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer = Observer::connect(broker.port(), FILTERS).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+
+    // espeak-ng voices with a pause after the wake word and in one breath, and Piper.
+    let mut cases: Vec<(String, PathBuf)> = Vec::new();
+    for (i, voice) in ["en-us", "en-gb", "en-us+m3"].iter().enumerate() {
+        let name = format!("pause{i}");
+        cases.push((
+            format!("{voice}, pause"),
+            espeak_command(dir.path(), voice, "turn on the kitchen light", 0.6, &name),
+        ));
+    }
+    cases.push((
+        "en-us, one breath".into(),
+        espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.0, "breath"),
+    ));
+    if let Some(file) = piper_command(dir.path(), "Turn on the kitchen light.", 0.5, "piper") {
+        cases.push(("piper, pause".into(), file));
+    }
+
+    let mut failures = Vec::new();
+    for (what, file) in &cases {
+        let (out, messages) = run_and_collect(&mut observer, &config, file).await;
+        assert!(out.status.success(), "{what}: hearth run failed:\n{}", stderr(&out));
+        let commands = device_commands(&messages);
+        if commands != [(KITCHEN.to_string(), json!({"state": "ON"}))] {
+            failures.push(format!("{what}: published {commands:?}\n{}", stderr(&out)));
+            continue;
+        }
+        let event = messages.iter().find(|p| p.topic == INTENT).map(json_of);
+        let event = event.unwrap_or_else(|| panic!("{what}: no intent event"));
+        assert_eq!(event["intent"]["name"], "HassTurnOn", "{what}: {event}");
+        assert_eq!(event["site"], "kitchen");
+        assert!(event.get("text").is_none(), "transcripts are discarded by default: {event}");
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_commands_in_noise_reach_discovered_devices_in_order() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer = Observer::connect(broker.port(), FILTERS).await;
+    announce_devices(&mut observer).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+
+    let a = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.5, "a");
+    let b = espeak_command(dir.path(), "en-gb", "set the sofa lamp to fifty percent", 0.5, "b");
+    let c = espeak_command(dir.path(), "en-us+m3", "turn off the desk plug", 0.0, "c");
+    let clean = concat(&[&a, &b, &c], 2.0, &dir.path().join("three.wav"));
+    let level = [&a, &b, &c].iter().map(|f| speech_rms(f)).sum::<f64>() / 3.0;
+
+    for (snr, seed) in [(20.0, 1), (15.0, 2), (10.0, 3)] {
+        let noisy = with_noise(&clean, level, snr, seed, &dir.path().join(format!("three-{snr}.wav")));
+        let (out, messages) = run_and_collect(&mut observer, &config, &noisy).await;
+        assert!(out.status.success(), "{snr} dB: hearth run failed:\n{}", stderr(&out));
+        assert_eq!(
+            device_commands(&messages),
+            [
+                (KITCHEN.to_string(), json!({"state": "ON"})),
+                (SOFA.to_string(), json!({"state": "ON", "brightness": 127})),
+                (DESK.to_string(), json!("OFF")),
+            ],
+            "{snr} dB SNR:\n{}",
+            stderr(&out)
+        );
+        assert_eq!(messages.iter().filter(|p| p.topic == INTENT).count(), 3);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn speech_without_the_wake_word_and_noise_publish_nothing() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer = Observer::connect(broker.port(), FILTERS).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+
+    let mut speech = Vec::new();
+    for (i, (voice, text)) in [
+        ("en-us", "turn on the kitchen light"),
+        ("en-gb", "hey, could you pass me the salt please"),
+        ("en-us+f3", "jars of jam are on the shelf by the kitchen light"),
+        ("en-us+m3", "turn off the kitchen light and then hey let us go"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        speech.push(espeak(text, voice, 160, &dir.path().join(format!("s{i}.wav"))));
+    }
+    let parts: Vec<&Path> = speech.iter().map(PathBuf::as_path).collect();
+    let talk = concat(&parts, 1.0, &dir.path().join("talk.wav"));
+    let level = speech_rms(&talk);
+    let noisy_talk = with_noise(&talk, level, 15.0, 7, &dir.path().join("talk-noisy.wav"));
+    let noise = with_noise(&silence(20.0, &dir.path().join("quiet.wav")), 0.05, 0.0, 9, &dir.path().join("noise.wav"));
+
+    for file in [&talk, &noisy_talk, &noise] {
+        let (out, messages) = run_and_collect(&mut observer, &config, file).await;
+        assert!(out.status.success(), "{}: hearth run failed:\n{}", file.display(), stderr(&out));
+        assert!(
+            messages.is_empty(),
+            "{}: published {:?}\n{}",
+            file.display(),
+            device_commands(&messages),
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn logs_at_the_default_level_never_contain_what_was_said() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let config = config(dir.path(), Some(broker.port()), &model);
+    let file = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.5, "said");
+    let out = hearth_run(&config, &file);
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("command handled"), "the command must have been recognised:\n{log}");
+    for word in ["turn", "kitchen", "light", "jarvis"] {
+        let hit = log.split(|c: char| !c.is_alphanumeric()).any(|w| w.eq_ignore_ascii_case(word));
+        assert!(!hit, "the log contains the spoken word {word:?}:\n{log}");
+    }
+}
+
+/// With no `[mqtt]` section hearth starts its own broker on 127.0.0.1:1883; an MQTT client
+/// connected to it sees the command. The audio comes on stdin (raw s16le) so the client can
+/// subscribe before any audio arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_broker_on_1883_by_default() {
+    let Some(model) = stt_model() else { return };
+    if std::net::TcpStream::connect("127.0.0.1:1883").is_ok() {
+        eprintln!("skipping: something already listens on 127.0.0.1:1883");
+        return;
+    }
+    let dir = tempdir();
+    let config = config(dir.path(), None, &model);
+    let file = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.5, "embedded");
+    let (_, samples) = read_wav(&file);
+    let raw: Vec<u8> = samples.iter().flat_map(|s| ((s * 32767.0).round() as i16).to_le_bytes()).collect();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["run", "--config", config.to_str().unwrap(), "--input", "-"])
+        .env_remove("HEARTH_CONFIG")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hearth");
+    let mut observer = None;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect("127.0.0.1:1883").is_ok() {
+            observer = Some(Observer::connect(1883, &[KITCHEN]).await);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut observer = observer.expect("hearth's embedded broker never listened on 127.0.0.1:1883");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&raw).unwrap();
+    drop(stdin);
+    let message = observer.next_on(KITCHEN).await;
+    assert_eq!(json_of(&message), json!({"state": "ON"}));
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Starts `hearth run --input -` and returns once it listens (its stderr says so), with the
+/// child's stderr lines collected by a thread.
+fn start_on_stdin(config: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["run", "--config", config.to_str().unwrap(), "--input", "-"])
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hearth");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits for a stderr line containing `needle`; returns every line seen so far.
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Ok(line) = lines.recv_timeout(mosquitto::WAIT) {
+        let hit = line.contains(needle);
+        seen.push(line);
+        if hit {
+            return seen;
+        }
+    }
+    panic!("hearth never logged {needle:?}:\n{}", seen.join("\n"));
+}
+
+fn raw_s16le(file: &Path) -> Vec<u8> {
+    let (spec, samples) = read_wav(file);
+    assert_eq!((spec.sample_rate, spec.channels), (16_000, 1));
+    samples.iter().flat_map(|s| ((s * 32767.0).round() as i16).to_le_bytes()).collect()
+}
+
+/// A device announced while hearth is running is controllable at once; the Listening sensor
+/// goes on for the command and off after it; SIGTERM ends the run cleanly with `offline`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_discovery_listening_sensor_and_sigterm() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer =
+        Observer::connect(broker.port(), &["fan/#", "hearth/kitchen/listening", "hearth/kitchen/status"]).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+    let file = espeak_command(dir.path(), "en-gb", "turn on the ceiling fan", 0.5, "fan");
+
+    let (mut child, lines) = start_on_stdin(&config);
+    let _ = tokio::task::spawn_blocking(move || (wait_for_line(&lines, "listening"), lines)).await.unwrap();
+    // Announced after hearth has read the retained configs: only the live subscription sees it.
+    let fan = r#"{"name":"Ceiling Fan","uniq_id":"fan1","cmd_t":"fan/ceiling/set","pct_cmd_t":"fan/ceiling/pct"}"#;
+    observer.publish("homeassistant/fan/fan1/config", fan, true).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&raw_s16le(&file)).unwrap();
+    stdin.flush().unwrap();
+
+    let command = observer.next_on("fan/ceiling/set").await;
+    assert_eq!(String::from_utf8_lossy(&command.payload), "ON");
+    // hearth is still running, waiting for more audio on stdin: stop it.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    drop(stdin);
+    assert!(out.status.success(), "SIGTERM must end hearth cleanly: {:?}", out.status);
+
+    let seen = observer.fence("hearth/kitchen/status").await;
+    let states: Vec<(String, String)> = seen
+        .iter()
+        .filter(|p| !p.retain)
+        .map(|p| (p.topic.to_string(), String::from_utf8_lossy(&p.payload).into_owned()))
+        .collect();
+    let listening: Vec<&str> =
+        states.iter().filter(|(t, _)| t == "hearth/kitchen/listening").map(|(_, p)| p.as_str()).collect();
+    assert!(listening.starts_with(&["ON", "OFF"]), "Listening sensor went {listening:?}");
+    assert_eq!(
+        states.iter().filter(|(t, _)| t == "hearth/kitchen/status").map(|(_, p)| p.as_str()).last(),
+        Some("offline"),
+        "{states:?}"
+    );
+}
+
+/// With the Microphone switch off (its retained state, as Home Assistant leaves it), nothing is
+/// heard: the file's command publishes nothing; switched on, the same file works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn muted_microphone_hears_nothing() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer = Observer::connect(broker.port(), FILTERS).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+    let file = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.5, "muted");
+
+    observer.publish("hearth/kitchen/mic/state", "OFF", true).await;
+    let (out, messages) = run_and_collect(&mut observer, &config, &file).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(messages.is_empty(), "muted, yet published {:?}", device_commands(&messages));
+    assert!(stderr(&out).contains("Microphone switch is off"), "{}", stderr(&out));
+
+    observer.publish("hearth/kitchen/mic/state", "ON", true).await;
+    let (out, messages) = run_and_collect(&mut observer, &config, &file).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(device_commands(&messages), [(KITCHEN.to_string(), json!({"state": "ON"}))], "{}", stderr(&out));
+}
