@@ -72,6 +72,38 @@ pub fn strip_wake_word<'t>(text: &'t str, wake: &[String]) -> &'t str {
     rest
 }
 
+/// Words that must not be dropped from the start of a command: they change its meaning.
+const NEGATIONS: [&str; 8] = ["don't", "dont", "not", "never", "no", "nicht", "kein", "keine"];
+
+/// Readings of a transcript to try, best first, when the start of it may be a misheard wake
+/// word ("A jar of this, turn on the light."): without the wake word; as heard; without a
+/// short first phrase (up to three words before the first comma or full stop); without one,
+/// two or three leading words (never a negation).
+pub fn readings<'t>(text: &'t str, wake: &[String]) -> Vec<&'t str> {
+    let mut out = vec![strip_wake_word(text, wake), text.trim()];
+    let words: Vec<(usize, &str)> =
+        text.split_whitespace().map(|w| (w.as_ptr() as usize - text.as_ptr() as usize, w)).collect();
+    if let Some(i) = words.iter().take(3).position(|(_, w)| w.ends_with([',', '.', '!', '?', ';', ':']))
+        && let Some((at, _)) = words.get(i + 1)
+    {
+        out.push(&text[*at..]);
+    }
+    for drop in 1..=3 {
+        let Some((at, _)) = words.get(drop) else { break };
+        if words[..drop].iter().any(|(_, w)| NEGATIONS.contains(&bare(w).as_str()) || NEGATIONS.contains(w)) {
+            break;
+        }
+        out.push(&text[*at..]);
+    }
+    let mut unique: Vec<&str> = Vec::with_capacity(out.len());
+    for r in out {
+        if !r.is_empty() && !unique.contains(&r) {
+            unique.push(r);
+        }
+    }
+    unique
+}
+
 /// What became of one command, for the log and the exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
@@ -113,9 +145,8 @@ pub struct Actor {
 
 impl Actor {
     /// Recognises `text` and publishes the result; waits for the broker's acknowledgements.
-    /// Wipes the text afterwards (unless the policy keeps it for the intent event, which holds
-    /// its own copy).
-    /// `language` overrides the configured one (whisper detected it).
+    /// Wipes the text afterwards (the intent event, when the policy lets it carry the text,
+    /// holds its own copy). `language` overrides the configured one (whisper detected it).
     pub fn act(&self, mut text: String, language: Option<Language>) -> Handled {
         let handled = self.act_on(&text, language);
         text.zeroize();
@@ -129,16 +160,14 @@ impl Actor {
         if self.policy == TranscriptPolicy::Log {
             tracing::info!(transcript = %text, "heard");
         }
-        let command = strip_wake_word(text, &self.wake);
         let context = Context { language: language.unwrap_or(self.context.language), area: self.context.area.clone() };
+        let readings = readings(text, &self.wake);
         let matched = {
             let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
-            self.recognizer.recognize(command, &registry, &context).or_else(|| {
-                (command.len() != text.len()).then(|| self.recognizer.recognize(text, &registry, &context)).flatten()
-            })
+            readings.iter().find_map(|r| self.recognizer.recognize(r, &registry, &context).map(|m| (m, *r)))
         };
-        let Some(m) = matched else {
-            if command.is_empty() {
+        let Some((m, command)) = matched else {
+            if strip_wake_word(text, &self.wake).is_empty() {
                 return Handled::NothingSaid;
             }
             return Handled::NotUnderstood;
@@ -227,6 +256,24 @@ mod tests {
         assert_eq!(strip_wake_word("Travel mode on", &w), "Travel mode on");
         let alexa = wake_words("alexa");
         assert_eq!(strip_wake_word("Alexa, schalte das Licht ein", &alexa), "schalte das Licht ein");
+    }
+
+    #[test]
+    fn readings_drop_a_misheard_wake_word_but_never_a_negation() {
+        let w = jarvis();
+        assert_eq!(
+            readings("of this. Turn on the kitchen light.", &w),
+            [
+                "of this. Turn on the kitchen light.",
+                "Turn on the kitchen light.",
+                "this. Turn on the kitchen light.",
+                "on the kitchen light."
+            ]
+        );
+        assert_eq!(readings("Jarvis, turn on the light", &w)[0], "turn on the light");
+        assert!(readings("are of its turn on the light", &w).contains(&"turn on the light"));
+        let r = readings("don't turn on the light", &w);
+        assert_eq!(r, ["don't turn on the light"]);
     }
 
     #[test]

@@ -14,9 +14,14 @@ use std::time::Duration;
 use crate::audio::{SAMPLE_RATE, Samples};
 use crate::endpoint::{EndReason, EndpointEvent, Endpointer};
 
-/// Audio kept from before the wake word fired. openWakeWord fires 80–300 ms after the wake word
-/// ends; by then the first syllable of a command said without a pause has begun.
+/// Audio kept from before the wake word fired when speech is still going on at that moment (the
+/// command follows the wake word in one breath): openWakeWord fires 80–300 ms after the wake word
+/// ends, and by then the first syllable of the command has begun.
 pub const PRE_ROLL: Duration = Duration::from_millis(600);
+
+/// Audio kept from before the wake word fired when the room is quiet at that moment (a pause
+/// after the wake word): the command has not begun, and the wake word stays out of the clip.
+pub const PRE_ROLL_AFTER_PAUSE: Duration = Duration::from_millis(100);
 
 /// Audio kept after the end of speech, so the last phoneme is not cut.
 pub const TAIL: Duration = Duration::from_millis(250);
@@ -142,6 +147,9 @@ impl<W: WakeWord> Listener<W> {
                 let Some(score) = self.wake.process(block) else { return Heard::Nothing };
                 let mut clip = Samples::with_capacity(samples_in(Duration::from_secs(12)));
                 self.pre_roll.drain_into(&mut clip);
+                if !self.endpointer.speech_now() {
+                    clip.drain_front(clip.len().saturating_sub(samples_in(PRE_ROLL_AFTER_PAUSE)));
+                }
                 let pre = clip.len();
                 self.endpointer.start();
                 if self.echo > 0 {
@@ -343,9 +351,10 @@ mod tests {
         assert_eq!(heard.len(), 2, "{heard:?}");
         assert_eq!(command.reason, EndReason::Silence);
         assert_eq!(command.woke_at, duration_of(21 * BLOCK_SAMPLES));
-        // The clip: pre-roll + (0.32 s noise + 0.4 s pause + 1.5 s speech) + tail, give or take
+        // The clip: the short pre-roll (quiet at the wake) + (0.32 s noise + 0.4 s pause + 1.5 s speech) + tail, give or take
         // the endpointer's frame.
-        let expected = samples_in(PRE_ROLL) + (32_000 - 21 * BLOCK_SAMPLES) + 6_400 + 24_000 + samples_in(TAIL);
+        let expected =
+            samples_in(PRE_ROLL_AFTER_PAUSE) + (32_000 - 21 * BLOCK_SAMPLES) + 6_400 + 24_000 + samples_in(TAIL);
         let got = command.audio.len();
         assert!(got.abs_diff(expected) < 4_000, "clip of {got} samples, expected about {expected}");
         let waited = command.silence_waited.as_secs_f32();
