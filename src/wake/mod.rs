@@ -37,6 +37,7 @@
 //! drop. tract's intermediate tensors during one run are freed without being overwritten.
 //! Nothing here writes to disk or logs audio.
 
+mod branch;
 mod error;
 mod features;
 mod network;
