@@ -147,6 +147,33 @@ enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         rounds: usize,
     },
+    /// Wake word: detection rate, false wakes per hour and CPU time per audio second (bench/wake).
+    Wake {
+        /// Clips holding the wake word once each (WAV).
+        #[arg(long, num_args = 1..)]
+        positive: Vec<PathBuf>,
+        /// Audio without the wake word (WAV); every detection counts as a false wake.
+        #[arg(long, num_args = 1..)]
+        negative: Vec<PathBuf>,
+        /// Wake word: hey_jarvis, alexa, hey_mycroft or a path to an .onnx classifier.
+        #[arg(long, default_value = "hey_jarvis")]
+        model: String,
+        /// Folder with openWakeWord's ONNX files.
+        #[arg(long, default_value = "models")]
+        models_dir: PathBuf,
+        /// Detection threshold.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f32,
+        /// Quiet time after a detection, in audio time.
+        #[arg(long, default_value = "2s", value_parser = |s: &str| crate::config::parse_duration(s).ok_or("write e.g. 2s or 1500ms"))]
+        refractory: std::time::Duration,
+        /// Print JSON (per-file results) instead of Markdown.
+        #[arg(long)]
+        json: bool,
+        /// With --json: include every block's score.
+        #[arg(long)]
+        scores: bool,
+    },
 }
 
 /// `hearth model …`.
@@ -258,6 +285,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { what: BenchCommand::Intent { entities, language, rounds } } => {
             let report = crate::intent::cli::bench(entities, language.into(), rounds)?;
             print!("{}", report.report());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: BenchCommand::Wake { positive, negative, model, models_dir, threshold, refractory, json, scores },
+        } => {
+            let detector = crate::wake::WakeOptions { models_dir, model, threshold, refractory };
+            let options = crate::wake::bench::WakeBenchOptions { detector, positives: positive, negatives: negative };
+            let report = crate::wake::bench::run(&options, scores)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", report.markdown());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Devices { config } => devices(config.as_deref()),

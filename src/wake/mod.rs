@@ -37,6 +37,8 @@
 //! drop. tract's intermediate tensors during one run are freed without being overwritten.
 //! Nothing here writes to disk or logs audio.
 
+pub mod bench;
+mod branch;
 mod error;
 mod features;
 mod network;

@@ -72,15 +72,16 @@ impl Network {
             path: path.to_owned(),
             detail,
         })?;
-        let plan = model
+        let mut optimized = model
             .with_input_fact(0, f32::fact(&shape).into())
             .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
             .map_err(|e| WakeError::WrongShape {
                 role: role.name,
                 path: path.to_owned(),
                 detail: format!("it does not accept an input of shape {shape:?} ({e:#})"),
             })?;
+        super::branch::plan_branches(&mut optimized).map_err(broken)?;
+        let plan = optimized.into_runnable().map_err(broken)?;
         let state = plan.spawn().map_err(broken)?;
         let input = Arc::new(Tensor::zero::<f32>(&shape).map_err(broken)?);
         let mut network = Network { path: path.to_owned(), state, input };
