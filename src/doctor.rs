@@ -186,10 +186,14 @@ pub fn wake_model_files(wake: &WakeSettings) -> Vec<PathBuf> {
 /// The wake-word models are present and loadable.
 pub fn check_wake_models(wake: &WakeSettings) -> CheckResult {
     const NAME: &str = "wake-word models";
-    // ── The one call site to swap: when `hearth::wake` lands, replace `onnx_files_look_valid`
-    //    with `hearth::wake::WakeDetector::load(&WakeOptions …)` built from `wake`, mapping its
-    //    error into the same CheckResult::fail below. ──
+    // Cheap structural checks first (clear messages for missing or foreign files), then the
+    // detector really loads them.
     let loaded = onnx_files_look_valid(&wake_model_files(wake));
+    if loaded.is_ok()
+        && let Err(e) = crate::wake::WakeDetector::load(&crate::wake::WakeOptions::from(wake))
+    {
+        return CheckResult::fail(NAME, e.to_string(), "replace the files with the original openWakeWord models");
+    }
     match loaded {
         Ok(()) => {
             let names: Vec<String> = wake_model_files(wake)
@@ -198,12 +202,7 @@ pub fn check_wake_models(wake: &WakeSettings) -> CheckResult {
                 .collect();
             CheckResult::pass(
                 NAME,
-                format!(
-                    "{} in {} are ONNX models (wake word \"{}\"; not loaded: this build has no wake-word detector yet)",
-                    names.join(", "),
-                    wake.models_dir.display(),
-                    wake.model
-                ),
+                format!("{} in {} load (wake word \"{}\")", names.join(", "), wake.models_dir.display(), wake.model),
             )
         }
         Err(e @ WakeFileError::Missing(_)) => CheckResult::fail(
@@ -357,81 +356,14 @@ pub fn check_speaker(feedback: &FeedbackSettings) -> CheckResult {
     if !feedback.enabled {
         return CheckResult::pass(NAME, "not used ([feedback] enabled = false)");
     }
-    // ── The one call site to swap: when `hearth::feedback` lands, replace `open_output` with
-    //    `crate::feedback::check_output(&feedback.device)` (its error's text as the detail). ──
-    match speaker::open_output(&feedback.device) {
+    match crate::feedback::check_output(&feedback.device) {
         Ok(detail) => CheckResult::pass(NAME, detail),
-        Err(detail) => CheckResult::fail(
+        Err(e) => CheckResult::fail(
             NAME,
-            detail,
-            "connect a speaker and set [feedback] device to one of the listed devices (`aplay -L`), \
+            e.to_string(),
+            "connect a speaker and set [feedback] device to one of the listed devices, \
              or set [feedback] enabled = false to run without chimes",
         ),
-    }
-}
-
-/// A stand-in for the feedback module's own check: opens the output device with cpal and
-/// plays a tenth of a second of silence.
-mod speaker {
-    use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-    use cpal::{SampleFormat, SizedSample};
-
-    fn name_of(device: &cpal::Device) -> String {
-        device.id().map(|id| id.id().to_owned()).unwrap_or_else(|_| device.to_string())
-    }
-
-    /// `Ok(description)` when the device opened and played; `Err(problem)` naming the
-    /// devices there are.
-    pub fn open_output(name: &str) -> Result<String, String> {
-        let host = cpal::available_hosts()
-            .into_iter()
-            .find_map(|id| cpal::host_from_id(id).ok())
-            .ok_or("no audio system is available")?;
-        let devices: Vec<cpal::Device> = host.output_devices().map(|d| d.collect()).unwrap_or_default();
-        let mut names: Vec<String> = devices.iter().map(name_of).collect();
-        names.dedup();
-        let listed = if names.is_empty() {
-            "none".to_owned()
-        } else {
-            names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-        };
-        let device = if name.is_empty() || name == "default" {
-            host.default_output_device().ok_or_else(|| format!("no default output device; output devices: {listed}"))?
-        } else {
-            devices
-                .into_iter()
-                .find(|d| {
-                    name_of(d) == name || d.description().is_ok_and(|desc| desc.name().eq_ignore_ascii_case(name))
-                })
-                .ok_or_else(|| format!("no output device named \"{name}\"; output devices: {listed}"))?
-        };
-        let failed = |e: String| format!("cannot open output device \"{name}\": {e}; output devices: {listed}");
-        let config = device.default_output_config().map_err(|e| failed(e.to_string()))?;
-        let (rate, channels, format) = (config.sample_rate(), config.channels(), config.sample_format());
-        let stream = match format {
-            SampleFormat::I16 => silent::<i16>(&device, config.config()),
-            SampleFormat::I32 => silent::<i32>(&device, config.config()),
-            SampleFormat::U8 => silent::<u8>(&device, config.config()),
-            SampleFormat::F32 => silent::<f32>(&device, config.config()),
-            other => return Err(failed(format!("its sample format {other} is not supported"))),
-        }
-        .map_err(|e| failed(e.to_string()))?;
-        stream.play().map_err(|e| failed(e.to_string()))?;
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        drop(stream);
-        Ok(format!("\"{name}\" opens ({rate} Hz, {channels} channel(s), {format})"))
-    }
-
-    fn silent<T: SizedSample + Send + 'static>(
-        device: &cpal::Device,
-        config: cpal::StreamConfig,
-    ) -> Result<cpal::Stream, cpal::Error> {
-        device.build_output_stream::<T, _, _>(
-            config,
-            |data: &mut [T], _: &cpal::OutputCallbackInfo| data.fill(T::EQUILIBRIUM),
-            |_err| {},
-            None,
-        )
     }
 }
 
