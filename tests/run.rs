@@ -436,7 +436,7 @@ async fn live_discovery_listening_sensor_and_sigterm() {
         states.iter().filter(|(t, _)| t == "hearth/kitchen/listening").map(|(_, p)| p.as_str()).collect();
     assert!(listening.windows(2).any(|w| w == ["ON", "OFF"]), "Listening sensor went {listening:?}");
     assert_eq!(
-        states.iter().filter(|(t, _)| t == "hearth/kitchen/status").map(|(_, p)| p.as_str()).last(),
+        states.iter().filter(|(t, _)| t == "hearth/kitchen/status").map(|(_, p)| p.as_str()).next_back(),
         Some("offline"),
         "{states:?}"
     );
