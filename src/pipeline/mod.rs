@@ -222,11 +222,12 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
     };
     let auto_language = settings.stt.language == SttLanguage::Auto;
     let (jobs_tx, jobs_rx) = sync_channel::<Job>(JOB_CAPACITY);
+    let (handled_tx, handled_rx) = sync_channel::<()>(JOB_CAPACITY);
     let handler = {
         let feedback = feedback.clone();
         std::thread::Builder::new()
             .name("handler".into())
-            .spawn(move || handle_jobs(jobs_rx, &actor, &feedback, auto_language))
+            .spawn(move || handle_jobs(jobs_rx, &actor, &feedback, auto_language, &handled_tx))
             .context("starting the handler thread")?
     };
 
@@ -239,6 +240,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
         runtime: &runtime,
         worker: &worker,
         jobs: jobs_tx,
+        handled: handled_rx,
         feedback: &feedback,
         stop: &stop,
         live,
@@ -343,6 +345,8 @@ struct Dsp<'a> {
     worker: &'a SttWorker,
     /// To the handler thread.
     jobs: SyncSender<Job>,
+    /// One message per command the handler has finished with.
+    handled: Receiver<()>,
     /// Tones.
     feedback: &'a Feedback,
     /// Set by SIGTERM/SIGINT.
@@ -491,7 +495,11 @@ impl Dsp<'_> {
                         self.feedback.play(Tone::Error);
                     }
                 } else {
+                    // A file is read faster than it was spoken: handle each command before
+                    // reading on, as a person would wait for the light to come on. Otherwise the
+                    // next command would queue behind this one, which never happens live.
                     self.jobs.send(job).map_err(|_| anyhow::anyhow!("the command handler stopped"))?;
+                    let _ = self.handled.recv();
                 }
             }
         }
@@ -500,16 +508,31 @@ impl Dsp<'_> {
 }
 
 /// The handler thread: transcript → intent → MQTT → tone, one command at a time.
-fn handle_jobs(jobs: Receiver<Job>, actor: &Actor, feedback: &Feedback, auto_language: bool) -> Outcomes {
+fn handle_jobs(
+    jobs: Receiver<Job>,
+    actor: &Actor,
+    feedback: &Feedback,
+    auto_language: bool,
+    handled: &SyncSender<()>,
+) -> Outcomes {
     let mut outcomes = Outcomes::default();
     for job in jobs {
+        handle_job(job, actor, feedback, auto_language, &mut outcomes);
+        let _ = handled.try_send(());
+    }
+    outcomes
+}
+
+/// One command: transcript → intent → MQTT → tone.
+fn handle_job(job: Job, actor: &Actor, feedback: &Feedback, auto_language: bool, outcomes: &mut Outcomes) {
+    {
         let transcript = match job.pending.wait() {
             Ok(t) => t,
             Err(e) => {
                 outcomes.stt_errors += 1;
                 tracing::warn!("transcription failed: {e}");
                 feedback.play(Tone::Error);
-                continue;
+                return;
             }
         };
         let stt = Duration::from_millis(transcript.stt_ms);
@@ -552,7 +575,6 @@ fn handle_jobs(jobs: Receiver<Job>, actor: &Actor, feedback: &Feedback, auto_lan
             }
         }
     }
-    outcomes
 }
 
 /// Logs the run's totals (the benchmark reads this line).
