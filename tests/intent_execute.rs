@@ -137,3 +137,63 @@ async fn execute_drives_devices_learned_from_discovery() {
     let plug = observer.next_on("tasmota/plug1/cmnd/POWER").await;
     assert_eq!(&plug.payload[..], b"OFF");
 }
+
+/// Every kind of device, as zigbee2mqtt, Tasmota and hand-written configs announce them
+/// (abbreviated keys, `~`, Home Assistant defaults for absent payloads), retained on the broker;
+/// `hearth intent --execute` then publishes exactly what Home Assistant would for each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execute_publishes_exact_payloads_for_every_kind() {
+    let configs = [
+        // Tasmota dimmer, default schema, abbreviated, `~`, brightness 0–100 sent alone.
+        (
+            "homeassistant/light/bulb1/config",
+            r#"{"~":"tasmota/bulb1/","name":null,"uniq_id":"bulb1","cmd_t":"~cmnd/POWER","pl_on":"ON","pl_off":"OFF",
+                "bri_cmd_t":"~cmnd/Dimmer","bri_scl":100,"on_cmd_type":"brightness",
+                "dev":{"ids":["bulb1"],"name":"Hall Light","sa":"Hallway"}}"#,
+        ),
+        (
+            "homeassistant/fan/fan1/config",
+            r#"{"name":"Ceiling Fan","uniq_id":"fan1","cmd_t":"fan/ceiling/set","pct_cmd_t":"fan/ceiling/pct"}"#,
+        ),
+        (
+            "homeassistant/cover/blind1/config",
+            r#"{"name":"Bedroom Blinds","uniq_id":"blind1","cmd_t":"blinds/bedroom/set","set_pos_t":"blinds/bedroom/position"}"#,
+        ),
+        (
+            "homeassistant/climate/thermo1/config",
+            r#"{"name":"Thermostat","uniq_id":"thermo1","temp_cmd_t":"heating/target/set","mode_cmd_t":"heating/mode/set","modes":["off","heat"]}"#,
+        ),
+        ("homeassistant/lock/lock1/config", r#"{"name":"Front Door","uniq_id":"lock1","cmd_t":"door/front/set"}"#),
+        (
+            "homeassistant/scene/scene1/config",
+            r#"{"name":"Movie Night","uniq_id":"scene1","cmd_t":"scenes/movie/set","pl_on":"ACTIVATE"}"#,
+        ),
+    ];
+    let expected: &[(&str, &str, &str)] = &[
+        ("set the hall light to 40 percent", "tasmota/bulb1/cmnd/Dimmer", "40"),
+        ("turn off the hall light", "tasmota/bulb1/cmnd/POWER", "OFF"),
+        ("turn on the ceiling fan", "fan/ceiling/set", "ON"),
+        ("set the ceiling fan to 30 percent", "fan/ceiling/pct", "30"),
+        ("close the bedroom blinds", "blinds/bedroom/set", "CLOSE"),
+        ("set the bedroom blinds to 25 percent", "blinds/bedroom/position", "25"),
+        ("set the thermostat to 21 degrees", "heating/target/set", "21.0"),
+        ("lock the front door", "door/front/set", "LOCK"),
+        ("activate movie night", "scenes/movie/set", "ACTIVATE"),
+    ];
+    let broker = Mosquitto::start();
+    let filters = ["tasmota/#", "fan/#", "blinds/#", "heating/#", "door/#", "scenes/#"];
+    let mut observer = Observer::connect(broker.port(), &filters).await;
+    for (topic, payload) in configs {
+        observer.publish(topic, payload, true).await;
+    }
+    for (sentence, topic, payload) in expected {
+        let config = config(broker.port());
+        let said = sentence.to_string();
+        let out = tokio::task::spawn_blocking(move || hearth_intent(&config, &said)).await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let seen = observer.fence("scenes/fence").await;
+        let got: Vec<(String, String)> =
+            seen.iter().map(|p| (p.topic.to_string(), String::from_utf8_lossy(&p.payload).into_owned())).collect();
+        assert_eq!(got, [(topic.to_string(), payload.to_string())], "{sentence:?}");
+    }
+}
