@@ -8,17 +8,8 @@ mod mosquitto;
 
 use std::process::Command;
 
-use mosquitto::{Mosquitto, Observer, free_port};
+use mosquitto::{Mosquitto, Observer, TASMOTA_DESK_PLUG, Z2M_SOFA_LAMP, free_port};
 use serde_json::Value;
-
-/// A zigbee2mqtt light as it announces itself: json schema, brightness 0–254, `name: null`.
-const Z2M_SOFA_LAMP: &str = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,
-    "brightness_scale":254,"command_topic":"zigbee2mqtt/Sofa Lamp/set",
-    "device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
-
-/// A Tasmota plug as a device-based config: abbreviations, `~` base topic, `name: null`.
-const TASMOTA_DESK_PLUG: &str = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
-    "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
 
 fn config(port: u16) -> String {
     format!(

@@ -12,19 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use mosquitto::{Mosquitto, Observer};
+use mosquitto::{Mosquitto, Observer, TASMOTA_DESK_PLUG, Z2M_SOFA_LAMP};
 use rumqttc::Publish;
 use serde_json::{Value, json};
 use support::{Noise, concat, espeak, noise_samples, piper, read_wav, rms, silence, tempdir, write_wav};
-
-/// A zigbee2mqtt light: json schema, brightness 0–254, `name: null` (the device name is used).
-const Z2M_SOFA_LAMP: &str = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,
-    "brightness_scale":254,"command_topic":"zigbee2mqtt/Sofa Lamp/set",
-    "device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
-
-/// A Tasmota plug as a device-based config: abbreviations, `~` base topic, `name: null`.
-const TASMOTA_DESK_PLUG: &str = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
-    "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
 
 const KITCHEN: &str = "zigbee2mqtt/Kitchen Light/set";
 const SOFA: &str = "zigbee2mqtt/Sofa Lamp/set";

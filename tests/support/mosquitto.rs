@@ -23,6 +23,16 @@ use std::time::{Duration, Instant};
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, Publish, QoS, SubscribeFilter};
 use tokio::sync::mpsc;
 
+/// A zigbee2mqtt light as it announces itself: json schema, brightness 0–254, `name: null` (the
+/// device name is used), the device's suggested area.
+pub const Z2M_SOFA_LAMP: &str = r#"{"name":null,"unique_id":"0x0017_light","schema":"json","brightness":true,
+    "brightness_scale":254,"command_topic":"zigbee2mqtt/Sofa Lamp/set",
+    "device":{"name":"Sofa Lamp","suggested_area":"Living Room"}}"#;
+
+/// A Tasmota plug as a device-based config: abbreviations, `~` base topic, `name: null`.
+pub const TASMOTA_DESK_PLUG: &str = r#"{"dev":{"ids":["plug1"],"name":"Desk Plug","sa":"Office"},"~":"tasmota/plug1/",
+    "cmps":{"relay":{"p":"switch","name":null,"cmd_t":"~cmnd/POWER","uniq_id":"plug1_relay"}}}"#;
+
 /// How long any wait in these helpers may take before the test fails. Generous: the machine is
 /// small and busy; waits end as soon as the event happens.
 pub const WAIT: Duration = Duration::from_secs(30);
