@@ -295,3 +295,32 @@ fn cli_bad_config_key_exits_2_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("thread") && stderr.contains("config.toml"), "{stderr}");
 }
+
+/// The retention guarantee at the buffer owner: the STT worker wipes every clip once it is
+/// transcribed. The hook sees the clip's own storage after the wipe: every sample is zero.
+#[test]
+fn the_worker_wipes_each_clip_after_transcribing_it() {
+    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let dir = support::tempdir();
+    let wav = support::espeak("turn on the kitchen light", "en-us", 160, &dir.path().join("c.wav"));
+    let audio = hearth::audio::read_wav(&wav).unwrap();
+    let len = audio.len();
+    assert!(audio.iter().any(|&s| s != 0.0));
+    let transcriber = hearth::stt::Transcriber::load(&hearth::stt::SttOptions {
+        model,
+        language: hearth::config::SttLanguage::En,
+        threads: 2,
+        decoding: hearth::stt::Decoding::Tuned,
+    })
+    .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = hearth::stt::SttWorker::spawn_inspected(transcriber, move |clip| {
+        let _ = tx.send((clip.len(), clip.iter().all(|&s| s == 0.0)));
+    })
+    .unwrap();
+    let transcript = worker.submit(audio).unwrap().wait().unwrap();
+    assert!(transcript.text.to_lowercase().contains("kitchen"), "{}", transcript.text);
+    let (seen, all_zero) = rx.recv().unwrap();
+    assert_eq!(seen, len, "the hook saw the clip's own buffer");
+    assert!(all_zero, "audio left in the clip after transcription");
+}

@@ -44,13 +44,26 @@ impl Pending {
 
 impl SttWorker {
     /// Starts the worker thread, which takes ownership of the transcriber.
-    pub fn spawn(mut transcriber: Transcriber) -> Result<Self, SttError> {
+    pub fn spawn(transcriber: Transcriber) -> Result<Self, SttError> {
+        Self::spawn_inspected(transcriber, |_| {})
+    }
+
+    /// [`spawn`](Self::spawn) with a hook that sees each clip's buffer right after it has been
+    /// wiped and before it is freed: lets tests prove that no transcribed audio is left behind.
+    pub fn spawn_inspected(
+        mut transcriber: Transcriber,
+        inspect: impl Fn(&[f32]) + Send + 'static,
+    ) -> Result<Self, SttError> {
         let (jobs, queue) = sync_channel::<Job>(QUEUE_CAPACITY);
         let thread = std::thread::Builder::new()
             .name("stt".into())
             .spawn(move || {
                 for mut job in queue {
                     let result = transcriber.transcribe(&job.audio);
+                    // Wiped in place first (volatile writes, length kept) so the hook sees the
+                    // very storage that held the clip; dropping it wipes the capacity again.
+                    job.audio[..].zeroize();
+                    inspect(&job.audio);
                     job.audio.zeroize();
                     // The caller may have stopped waiting; nothing to do then.
                     let _ = job.reply.send(result);
