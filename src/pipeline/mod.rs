@@ -144,7 +144,16 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from("config.toml"));
 
     // Everything that can fail on bad files fails here, before anything starts.
-    let wake = WakeDetector::load(&WakeOptions::from(&settings.wake))?;
+    let wake = WakeDetector::load(&WakeOptions::from(&settings.wake)).map_err(|e| match e {
+        // A name that is no model is a config mistake (exit code 2), not a runtime failure.
+        crate::wake::WakeError::UnknownModel { value } => anyhow::Error::new(ConfigError::Value {
+            path: config_path.clone(),
+            key: "wake.model",
+            value: format!("{value:?}"),
+            fix: "use \"hey_jarvis\", \"alexa\", \"hey_mycroft\" or the path of an openWakeWord .onnx file".into(),
+        }),
+        other => other.into(),
+    })?;
     let transcriber = Transcriber::load(&SttOptions {
         model: settings.stt.model.clone(),
         language: settings.stt.language,
@@ -166,6 +175,9 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     let source = open_source(&options.input, &settings, &stop)?;
     let live = options.input == Input::Mic;
+    // A microphone is opened here only to fail early with the list of devices; it is opened
+    // again when listening starts, so its ring does not overflow while the broker is reached.
+    let source = if live { None } else { Some(source) };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -246,6 +258,10 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
         live,
         gain: settings.audio.gain,
         listened: Listened::default(),
+    };
+    let source = match source {
+        Some(source) => source,
+        None => open_source(&options.input, &settings, &stop)?,
     };
     tracing::info!(input = %source.describe(), wake = %settings.wake.model, "listening");
     crate::privacy::notify_ready();
