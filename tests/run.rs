@@ -455,3 +455,55 @@ async fn muted_microphone_hears_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(device_commands(&messages), [(KITCHEN.to_string(), json!({"state": "ON"}))], "{}", stderr(&out));
 }
+
+/// The microphone path for real: `hearth run --input mic` captures through cpal from an ALSA
+/// device the test feeds in real time (tests/support/alsa.rs), hears "hey jarvis", and the
+/// command reaches the broker; SIGTERM then ends it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microphone_capture_through_cpal_end_to_end() {
+    let Some(model) = stt_model() else { return };
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer = Observer::connect(broker.port(), &[KITCHEN, "hearth/kitchen/status"]).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("[audio]\ndevice = \"{}\"\n{text}", support::alsa::DEVICE)).unwrap();
+    let file = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.5, "mic");
+
+    let mic = support::alsa::FakeMic::new(dir.path());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hearth"));
+    cmd.args(["run", "--config", config.to_str().unwrap(), "--input", "mic"])
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped());
+    mic.attach(&mut cmd);
+    let mut child = cmd.spawn().expect("start hearth");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (seen, lines) = tokio::task::spawn_blocking(move || (wait_for_line(&lines, "listening"), lines)).await.unwrap();
+    assert!(seen.iter().any(|l| l.contains("hearth_test_mic")), "{}", seen.join("\n"));
+
+    mic.play(&file);
+    let command = tokio::time::timeout(Duration::from_secs(25), observer.next_on(KITCHEN)).await;
+    let Ok(command) = command else {
+        let _ = child.kill();
+        let log: Vec<String> = lines.try_iter().collect();
+        panic!("no command from the microphone; hearth said:\n{}", log.join("\n"));
+    };
+    assert_eq!(json_of(&command), json!({"state": "ON"}));
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(status.success(), "SIGTERM must end hearth cleanly: {status:?}\n{}", rest.join("\n"));
+    let offline = observer.next_on("hearth/kitchen/status").await;
+    assert_eq!(&offline.payload[..], b"offline");
+    drop(mic);
+}

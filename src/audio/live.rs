@@ -74,6 +74,8 @@ pub struct LiveMicrophone<D: CaptureDevice = Microphone> {
     past_overruns: u64,
     /// Overruns already logged.
     reported_overruns: u64,
+    /// Set by the first read.
+    reading: bool,
     /// Passed on to every device instance.
     stall_timeout: Duration,
     /// Time between attempts to reopen.
@@ -105,6 +107,7 @@ impl<D: CaptureDevice> LiveMicrophone<D> {
             reconnects: 0,
             past_overruns: 0,
             reported_overruns: 0,
+            reading: false,
             stall_timeout: LIVE_STALL_TIMEOUT,
             retry_interval: RETRY_INTERVAL,
         })
@@ -217,6 +220,12 @@ impl<D: CaptureDevice> Source for LiveMicrophone<D> {
         match device.read(block) {
             Ok(n) => {
                 let overruns = self.past_overruns + device.overruns();
+                // What overflowed before the first read (the caller was still starting up) is
+                // not a fault of the pipeline.
+                if !self.reading {
+                    self.reading = true;
+                    self.reported_overruns = overruns;
+                }
                 if overruns > self.reported_overruns {
                     tracing::warn!(
                         total = overruns,

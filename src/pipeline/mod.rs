@@ -175,9 +175,6 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     let source = open_source(&options.input, &settings, &stop)?;
     let live = options.input == Input::Mic;
-    // A microphone is opened here only to fail early with the list of devices; it is opened
-    // again when listening starts, so its ring does not overflow while the broker is reached.
-    let source = if live { None } else { Some(source) };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -258,10 +255,6 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
         live,
         gain: settings.audio.gain,
         listened: Listened::default(),
-    };
-    let source = match source {
-        Some(source) => source,
-        None => open_source(&options.input, &settings, &stop)?,
     };
     tracing::info!(input = %source.describe(), wake = %settings.wake.model, "listening");
     crate::privacy::notify_ready();
