@@ -594,14 +594,25 @@ impl Settings {
     /// Loads settings: the given file, else `$HEARTH_CONFIG`, else `./config.toml` if present,
     /// else built-in defaults (relative paths then resolve against the working directory).
     pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
-        let chosen = explicit
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("HEARTH_CONFIG").map(PathBuf::from))
-            .or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()));
-        match chosen {
+        match Self::chosen_file(explicit) {
             Some(path) => Self::from_file(&path),
             None => RawConfig::default().validate(Path::new("(built-in defaults)"), Path::new("")),
         }
+    }
+
+    /// The config file [`Settings::load`] reads: the given one, else `$HEARTH_CONFIG`, else
+    /// `./config.toml` if present; `None` means built-in defaults.
+    pub fn chosen_file(explicit: Option<&Path>) -> Option<PathBuf> {
+        explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("HEARTH_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()))
+    }
+
+    /// The config file messages should name: [`Settings::chosen_file`], else `config.toml`
+    /// (where the user would create one).
+    pub fn path_for_messages(explicit: Option<&Path>) -> PathBuf {
+        Self::chosen_file(explicit).unwrap_or_else(|| PathBuf::from("config.toml"))
     }
 
     /// Reads and validates one config file.

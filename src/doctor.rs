@@ -94,10 +94,7 @@ pub fn run(config: Option<&Path>, mut report: impl FnMut(&CheckResult)) -> Vec<C
 /// built-in defaults, as every command chooses it).
 pub fn check_config(path: Option<&Path>) -> (CheckResult, Option<Settings>) {
     const NAME: &str = "config";
-    let described = path
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("HEARTH_CONFIG").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()))
+    let described = Settings::chosen_file(path)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "no config file: built-in defaults".to_owned());
     match Settings::load(path) {

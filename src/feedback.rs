@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 
+use crate::audio::{device_name, host};
 use crate::config::FeedbackSettings;
 
 /// Peak level of every tone (about -9 dBFS): clearly audible, never harsh.
@@ -219,25 +220,6 @@ fn list(names: &[String]) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // Devices
-
-/// The platform's audio host; like `cpal::default_host` but reporting failure.
-fn host() -> Result<cpal::Host, String> {
-    let mut last = "no audio host is available on this system".to_owned();
-    for id in cpal::available_hosts() {
-        match cpal::host_from_id(id) {
-            Ok(host) => return Ok(host),
-            Err(e) => last = format!("audio host {} is unavailable: {e}", id.name()),
-        }
-    }
-    Err(last)
-}
-
-fn device_name(device: &cpal::Device) -> String {
-    match device.id() {
-        Ok(id) => id.id().to_owned(),
-        Err(_) => device.to_string(),
-    }
-}
 
 /// Output devices with their names and descriptions, without duplicates.
 fn enumerate(host: &cpal::Host) -> Vec<(cpal::Device, String, String)> {

@@ -52,7 +52,7 @@ pub fn input_devices() -> Vec<InputDeviceInfo> {
 
 /// The platform's audio host. Uses the first available host (ALSA on Linux) and, unlike
 /// `cpal::default_host`, reports failure instead of panicking.
-fn host() -> Result<cpal::Host, String> {
+pub(crate) fn host() -> Result<cpal::Host, String> {
     let mut last = "no audio host is available on this system".to_owned();
     for id in cpal::available_hosts() {
         match cpal::host_from_id(id) {
@@ -63,7 +63,8 @@ fn host() -> Result<cpal::Host, String> {
     Err(last)
 }
 
-fn device_name(device: &cpal::Device) -> String {
+/// A device's name as ALSA knows it (what `[audio] device` and `[feedback] device` take).
+pub(crate) fn device_name(device: &cpal::Device) -> String {
     match device.id() {
         Ok(id) => id.id().to_owned(),
         Err(_) => device.to_string(),

@@ -33,6 +33,7 @@ mod wav;
 pub use error::AudioError;
 pub use live::{CaptureDevice, LiveMicrophone};
 pub use mic::{InputDeviceInfo, Microphone, input_devices, list_input_devices};
+pub(crate) use mic::{device_name, host};
 pub use raw::{RawS16leSource, read_raw_s16le};
 pub use resample::Resampler16k;
 pub use samples::Samples;

@@ -3,7 +3,7 @@
 //! 200-entity home). Everything else in [`crate::intent`] is pure.
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -49,14 +49,6 @@ pub struct IntentOptions {
     pub text: Vec<String>,
 }
 
-/// The config file a message should name: as `Settings::load` chooses it.
-fn config_path(explicit: Option<&Path>) -> PathBuf {
-    explicit
-        .map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("HEARTH_CONFIG").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("config.toml"))
-}
-
 /// The sentences given as arguments: each argument is a sentence when some argument holds a
 /// space (`hearth intent "turn on x" "turn off y"`), else the words form one sentence
 /// (`hearth intent turn on the light`).
@@ -73,7 +65,7 @@ fn sentences_from_args(text: &[String]) -> Vec<String> {
 pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(options.config.as_deref())?;
     let publisher = if options.execute { Some(Publisher::start(&settings)?) } else { None };
-    let path = config_path(options.config.as_deref());
+    let path = Settings::path_for_messages(options.config.as_deref());
     let mut registry = EntityRegistry::from_settings(&settings).map_err(|e| ConfigError::Value {
         path: path.clone(),
         key: "entity",

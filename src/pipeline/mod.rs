@@ -137,11 +137,7 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(options.config.as_deref())?;
     // Before anything holds audio: lock memory so audio can never be swapped out.
     let memory = crate::privacy::lock_memory();
-    let config_path = options
-        .config
-        .clone()
-        .or_else(|| std::env::var_os("HEARTH_CONFIG").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("config.toml"));
+    let config_path = Settings::path_for_messages(options.config.as_deref());
 
     // Everything that can fail on bad files fails here, before anything starts.
     let wake = WakeDetector::load(&WakeOptions::from(&settings.wake)).map_err(|e| match e {
