@@ -13,12 +13,15 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::{MAX_PACKET_SIZE, MqttError};
 
 /// How long the broker may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one readiness probe waits for the broker's answer.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A running embedded broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +52,7 @@ impl EmbeddedBroker {
 
         let deadline = tokio::time::Instant::now() + START_TIMEOUT;
         loop {
-            if TcpStream::connect(addr).await.is_ok() {
+            if answers_mqtt(addr).await {
                 tracing::info!(%addr, "embedded MQTT broker listening");
                 return Ok(EmbeddedBroker { addr });
             }
@@ -67,6 +70,25 @@ impl EmbeddedBroker {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+}
+
+/// Whether an MQTT broker at `addr` accepts a connection: CONNECT, a successful CONNACK, then
+/// the socket is closed. A whole handshake, because rumqttd logs an ERROR for every connection
+/// that closes before sending CONNECT (a bare TCP probe), but only an info line for this.
+async fn answers_mqtt(addr: SocketAddr) -> bool {
+    // MQTT 3.1.1 CONNECT: clean session, keep-alive 10 s, client id "hearth-probe".
+    const CONNECT: [u8; 26] = [
+        0x10, 24, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 10, 0, 12, b'h', b'e', b'a', b'r', b't', b'h', b'-', b'p',
+        b'r', b'o', b'b', b'e',
+    ];
+    let handshake = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.write_all(&CONNECT).await?;
+        let mut connack = [0u8; 4];
+        stream.read_exact(&mut connack).await?;
+        Ok::<bool, io::Error>(connack[0] == 0x20 && connack[1] == 2 && connack[3] == 0)
+    };
+    matches!(tokio::time::timeout(PROBE_TIMEOUT, handshake).await, Ok(Ok(true)))
 }
 
 /// Fails if `addr` cannot be listened on. Binds with `SO_REUSEADDR` like the broker will, so
