@@ -229,7 +229,7 @@ pub struct UsageError(String);
 /// Parses the arguments, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    crate::logging::init();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -238,14 +238,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
-}
-
-/// Logs to stderr (journald picks it up), level from `RUST_LOG`. whisper.cpp's and the embedded
-/// broker's chatter is kept at warnings unless asked for.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,whisper_rs=warn,rumqttd=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -32,6 +32,7 @@ pub mod endpoint;
 pub mod feedback;
 pub mod home;
 pub mod intent;
+pub mod logging;
 pub mod model;
 pub mod mqtt;
 pub mod pipeline;
