@@ -348,6 +348,21 @@ def verdict(stats, peer="fw-int8-b1"):
     return f"**Hearth tuned is NOT ahead of {name(peer)}** ({' and '.join(why)}): {speed}, {wer}."
 
 
+def band_line(records, configs, low_ms=1500, high_ms=4000, peer="fw-int8-b1"):
+    """The verdict again on the clips of 1.5–4 s only (the length of a typical command), when some
+    clips fall outside that band."""
+    band = [r for r in records if low_ms <= r["audio_ms"] <= high_ms]
+    clips, in_band = {r["clip"] for r in records}, {r["clip"] for r in band}
+    if not band or in_band == clips:
+        return None
+    _, stats = summary_table(band, configs)
+    v = verdict(stats, peer)
+    if not v:
+        return None
+    return (f"Clips of {low_ms / 1000:g}–{high_ms / 1000:g} s only ({len(in_band)} of {len(clips)}): "
+            f"median {fmt_ms(stats[HEARTH]['median'])} ms vs {fmt_ms(stats[peer]['median'])} ms; {v}")
+
+
 def meta_line(metas, records):
     clips = sorted({r["clip"] for r in records})
     lengths = sorted({(r["clip"], r["audio_ms"]) for r in records})
@@ -396,6 +411,9 @@ def report_commands(metas, records):
         v = verdict(stats)
         if v:
             out += [v, ""]
+        band = band_line(rs, configs)
+        if band:
+            out += [band, ""]
         # Per clip: median ms of each config, then the transcripts.
         medians = {c: per_clip_medians(rs, c) for c in configs}
         clips = sorted({r["clip"] for r in rs})
