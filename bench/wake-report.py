@@ -63,7 +63,7 @@ def main():
     print()
     print("| implementation | detected | double fires | false wakes | false wakes/hour | CPU per audio second (one core) | load |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    print(row("Hearth (Rust, tract-onnx 0.23.9)", rs))
+    print(row("Hearth (Rust: incremental embedding, tract-onnx 0.23.9 for mel and classifier)", rs))
     if python:
         print(row("openWakeWord 0.5.1 (Python, onnxruntime 1.32.0)", summary(python)))
     print()

@@ -1,9 +1,10 @@
 //! openWakeWord's shared front-end: 80 ms blocks of audio → mel-spectrogram frames → one
 //! 96-value speech embedding per block, with the rolling windows in between.
 //!
-//! The windows live in the networks' own input tensors (no extra copies): the mel network's
-//! input is the last [`MEL_INPUT`] samples, the embedding network's input is the last
-//! [`EMBEDDING_WINDOW`] mel frames.
+//! The windows live in the networks' own inputs (no extra copies): the mel network's input
+//! tensor is the last [`MEL_INPUT`] samples, the embedding network's window is the last
+//! [`EMBEDDING_WINDOW`] mel frames. The mel network runs on tract; the embedding network is
+//! computed by `embedding.rs`, only for the frames each block adds.
 
 use std::path::Path;
 
@@ -11,7 +12,8 @@ use tract_onnx::prelude::TractResult;
 use zeroize::Zeroize;
 
 use super::WakeError;
-use super::network::{Network, Output, Role};
+use super::embedding::EmbeddingNet;
+use super::network::{Network, Role};
 use crate::audio::BLOCK_SAMPLES;
 
 /// Samples of the previous block kept as context for the mel network (three 10 ms hops).
@@ -43,8 +45,8 @@ const PRIME_AMPLITUDE: i64 = 1000;
 pub(super) struct Features {
     /// Waveform → mel frames. Input: `[1, MEL_INPUT]` samples at 16-bit scale.
     mel: Network,
-    /// 76 mel frames → one embedding. Input: `[1, 76, 32, 1]`, the rolling mel window.
-    embedding: Network,
+    /// 76 mel frames → one embedding. Input: the rolling mel window, 76 × 32.
+    embedding: EmbeddingNet,
     /// No block since start or reset: the next one has no context (see [`MEL_FRAMES_FRESH`]).
     fresh: bool,
 }
@@ -58,12 +60,7 @@ impl Features {
             |_| Ok(vec![1, MEL_INPUT]),
             MEL_FRAMES * MEL_BINS,
         )?;
-        let embedding = Network::load(
-            &dir.join("embedding_model.onnx"),
-            Role { name: "speech embedding model", custom: false },
-            |_| Ok(vec![1, EMBEDDING_WINDOW, MEL_BINS, 1]),
-            EMBEDDING_DIM,
-        )?;
+        let embedding = load_embedding(&dir.join("embedding_model.onnx"))?;
         let mut features = Features { mel, embedding, fresh: true };
         features.reset();
         Ok(features)
@@ -72,15 +69,13 @@ impl Features {
     /// Back to the start state, with every buffer that held audio-derived values overwritten.
     pub(super) fn reset(&mut self) {
         self.mel.wipe_input();
-        let window = self.embedding.input_mut();
-        window.zeroize();
-        window.fill(MEL_START_VALUE);
+        self.embedding.reset(MEL_START_VALUE);
         self.fresh = true;
     }
 
     /// Feeds one block (at most [`BLOCK_SAMPLES`] samples in [-1, 1]; a shorter one is padded
     /// with silence) and returns the embedding of the newest 775 ms.
-    pub(super) fn push(&mut self, block: &[f32]) -> TractResult<Output> {
+    pub(super) fn push(&mut self, block: &[f32]) -> TractResult<&[f32]> {
         debug_assert!(block.len() <= BLOCK_SAMPLES);
         let raw = self.mel.input_mut();
         raw.copy_within(BLOCK_SAMPLES.., 0);
@@ -92,9 +87,15 @@ impl Features {
         let mel = self.mel.run()?;
         let added = if self.fresh { MEL_FRAMES_FRESH } else { MEL_FRAMES };
         self.fresh = false;
-        push_mel_frames(self.embedding.input_mut(), &mel.values()[(MEL_FRAMES - added) * MEL_BINS..]);
+        let mut frames = [0.0f32; MEL_FRAMES * MEL_BINS];
+        let new = &mut frames[..added * MEL_BINS];
+        for (dst, &v) in new.iter_mut().zip(&mel.values()[(MEL_FRAMES - added) * MEL_BINS..]) {
+            *dst = mel_transform(v);
+        }
         drop(mel);
-        self.embedding.run()
+        let embedding = self.embedding.push(new);
+        frames.zeroize();
+        Ok(embedding)
     }
 
     /// Embeddings of [`PRIME_SECONDS`] of quiet synthetic noise (not audio from the room), at
@@ -116,15 +117,15 @@ impl Features {
             }
             frames.extend(self.mel.run()?.values().iter().map(|&v| mel_transform(v)));
         }
-        let total_frames = frames.len() / MEL_BINS;
+        // Windows every EMBEDDING_STEP frames: the first whole, then each by moving the last.
         let mut embeddings = Vec::new();
-        let mut start = 0;
-        while start + EMBEDDING_WINDOW <= total_frames {
-            self.embedding
-                .input_mut()
-                .copy_from_slice(&frames[start * MEL_BINS..(start + EMBEDDING_WINDOW) * MEL_BINS]);
-            embeddings.extend_from_slice(self.embedding.run()?.values());
-            start += EMBEDDING_STEP;
+        let (first, mut rest) = frames.split_at(EMBEDDING_WINDOW * MEL_BINS); // blocks >= frames_needed
+        self.embedding.window_mut().copy_from_slice(first);
+        embeddings.extend_from_slice(self.embedding.run());
+        while rest.len() >= EMBEDDING_STEP * MEL_BINS {
+            let (step, later) = rest.split_at(EMBEDDING_STEP * MEL_BINS);
+            embeddings.extend_from_slice(self.embedding.push(step));
+            rest = later;
         }
         let keep = count.min(embeddings.len() / EMBEDDING_DIM) * EMBEDDING_DIM;
         embeddings.drain(..embeddings.len() - keep);
@@ -150,15 +151,26 @@ fn mel_transform(value: f32) -> f32 {
     value / 10.0 + 2.0
 }
 
-/// Shifts the rolling mel `window` (frames × [`MEL_BINS`]) left by the new frames and writes
-/// them, rescaled, at its end.
-fn push_mel_frames(window: &mut [f32], new_frames: &[f32]) {
-    let n = new_frames.len();
-    window.copy_within(n.., 0);
-    let tail = window.len() - n;
-    for (dst, &v) in window[tail..].iter_mut().zip(new_frames) {
-        *dst = mel_transform(v);
+/// Reads the speech embedding network (computed by `embedding.rs`).
+fn load_embedding(path: &Path) -> Result<EmbeddingNet, WakeError> {
+    let role = "speech embedding model";
+    if !path.is_file() {
+        return Err(WakeError::MissingFile { role, path: path.to_owned(), custom: false });
     }
+    let net = EmbeddingNet::load(path, EMBEDDING_WINDOW, MEL_BINS).map_err(|detail| WakeError::Broken {
+        role,
+        path: path.to_owned(),
+        detail,
+        custom: false,
+    })?;
+    if net.output_len() != EMBEDDING_DIM {
+        return Err(WakeError::WrongShape {
+            role,
+            path: path.to_owned(),
+            detail: format!("its output has {} values, expected {EMBEDDING_DIM}", net.output_len()),
+        });
+    }
+    Ok(net)
 }
 
 /// Deterministic uniform integers in `[-PRIME_AMPLITUDE, PRIME_AMPLITUDE)` (SplitMix64).
@@ -192,14 +204,6 @@ mod tests {
         assert_eq!(to_pcm16(1.0), 32767.0);
         assert_eq!(to_pcm16(3.0 / 32768.0 + 0.4 / 32768.0), 3.0);
         assert_eq!(to_pcm16(-2.0), -32768.0);
-    }
-
-    #[test]
-    fn mel_frames_roll_in_at_the_end_rescaled() {
-        // 4 frames of 2 bins, then 3 new frames arrive.
-        let mut window = vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0];
-        push_mel_frames(&mut window, &[0.0, 0.0, 10.0, 10.0, -20.0, -20.0]);
-        assert_eq!(window, [4.0, 4.0, 2.0, 2.0, 3.0, 3.0, 0.0, 0.0]);
     }
 
     #[test]

@@ -39,6 +39,7 @@
 
 pub mod bench;
 mod branch;
+mod embedding;
 mod error;
 mod features;
 mod network;
@@ -216,8 +217,7 @@ impl WakeDetector {
         let window = self.classifier.input_mut();
         window.copy_within(EMBEDDING_DIM.., 0);
         let tail = window.len() - EMBEDDING_DIM;
-        window[tail..].copy_from_slice(embedding.values());
-        drop(embedding);
+        window[tail..].copy_from_slice(embedding);
         let score = self.classifier.run()?.values()[0];
         Ok(score)
     }
