@@ -11,8 +11,8 @@
 //! for about an eighth of the work; openWakeWord and onnxruntime recompute the whole window.
 //!
 //! A window that moved by anything else (the first block after a reset adds 5 frames) or was
-//! written whole is computed in full. The model file's graph is checked to be this chain; a
-//! different network is refused here and then run by tract as a whole (see `features.rs`).
+//! written whole is computed in full. The model file's graph is checked to be this chain; any
+//! other network is refused with the reason, and the detector reports the file as broken.
 
 use std::path::Path;
 
@@ -147,7 +147,7 @@ impl EmbeddingNet {
     /// transformed) at its end and returns the embedding of the new window.
     pub(super) fn push(&mut self, frames: &[f32]) -> &[f32] {
         let row = self.input.row();
-        debug_assert_eq!(frames.len() % row, 0);
+        debug_assert!(frames.len().is_multiple_of(row) && frames.len() < self.window.len());
         let moved = frames.len() / row;
         self.window.copy_within(frames.len().., 0);
         let tail = self.window.len() - frames.len();
