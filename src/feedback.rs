@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 
-use crate::audio::{device_name, host};
+use crate::audio::{device_list, device_name, host, trim_detail};
 use crate::config::FeedbackSettings;
 
 /// Peak level of every tone (about -9 dBFS): clearly audible, never harsh.
@@ -148,8 +148,8 @@ pub enum FeedbackError {
         "no speaker found: {}. Available output devices: {}. Connect a speaker and set \
          `[feedback] device = \"…\"` in config.toml to one of them, or set \
          `[feedback] enabled = false` to run without tones",
-        trim(detail),
-        list(available)
+        trim_detail(detail),
+        device_list(available)
     )]
     NoOutputDevice {
         /// What the audio system said.
@@ -163,7 +163,7 @@ pub enum FeedbackError {
         "no audio output device named \"{name}\". Available output devices: {}. Set \
          `[feedback] device = \"…\"` in config.toml to one of them, or set \
          `[feedback] enabled = false` to run without tones",
-        list(available)
+        device_list(available)
     )]
     UnknownDevice {
         /// The name that was asked for.
@@ -178,8 +178,8 @@ pub enum FeedbackError {
          that the speaker is connected and not held by another program, set \
          `[feedback] device = \"…\"` in config.toml to a working device, or set \
          `[feedback] enabled = false` to run without tones",
-        trim(detail),
-        list(available)
+        trim_detail(detail),
+        device_list(available)
     )]
     DeviceOpen {
         /// The device that was being opened.
@@ -194,7 +194,7 @@ pub enum FeedbackError {
     #[error(
         "audio output device \"{device}\" failed while playing: {}; check the speaker's \
          connection, or set `[feedback] enabled = false` to run without tones",
-        trim(detail)
+        trim_detail(detail)
     )]
     Stream {
         /// The device that failed.
@@ -202,20 +202,6 @@ pub enum FeedbackError {
         /// What happened.
         detail: String,
     },
-}
-
-/// `detail` without trailing whitespace and full stops, to embed it in a sentence.
-fn trim(detail: &str) -> &str {
-    detail.trim_end().trim_end_matches('.')
-}
-
-/// `"a", "b"` or `none`.
-fn list(names: &[String]) -> String {
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

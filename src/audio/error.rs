@@ -171,13 +171,14 @@ pub enum AudioError {
     },
 }
 
-/// `detail` without trailing whitespace and full stops, to embed it in a sentence.
-fn trim(detail: &str) -> &str {
+/// `detail` without trailing whitespace and full stops, to embed it in a sentence (also used by
+/// the speaker's errors in `feedback.rs`).
+pub(crate) fn trim(detail: &str) -> &str {
     detail.trim_end().trim_end_matches('.')
 }
 
 /// `"a", "b"` or `none`.
-fn list(names: &[String]) -> String {
+pub(crate) fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()
     } else {

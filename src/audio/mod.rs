@@ -31,6 +31,8 @@ mod samples;
 mod wav;
 
 pub use error::AudioError;
+/// Helpers for device error messages, shared with the speaker's (`feedback.rs`).
+pub(crate) use error::{list as device_list, trim as trim_detail};
 pub use live::{CaptureDevice, LiveMicrophone};
 pub use mic::{InputDeviceInfo, Microphone, input_devices, list_input_devices};
 pub(crate) use mic::{device_name, host};
