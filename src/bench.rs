@@ -103,6 +103,21 @@ pub enum BenchError {
     Io(#[from] std::io::Error),
 }
 
+/// The model loaded twice, with tuned and with whisper.cpp's default decoding, each with its
+/// load time in ms.
+fn load_both(
+    model: &Path,
+    language: crate::config::SttLanguage,
+    threads: u32,
+) -> Result<[(Transcriber, f64); 2], SttError> {
+    let load = |decoding| -> Result<(Transcriber, f64), SttError> {
+        let started = Instant::now();
+        let t = Transcriber::load(&SttOptions { model: model.to_path_buf(), language, threads, decoding })?;
+        Ok((t, started.elapsed().as_secs_f64() * 1000.0))
+    };
+    Ok([load(Decoding::Tuned)?, load(Decoding::WhisperDefault)?])
+}
+
 /// Loads the model twice (tuned and default decoding), then transcribes every clip `runs` times
 /// with each, alternating which goes first. One warm-up pass is not counted.
 pub fn run_stt(
@@ -112,13 +127,7 @@ pub fn run_stt(
     files: &[PathBuf],
     runs: usize,
 ) -> Result<SttBench, BenchError> {
-    let load = |decoding| -> Result<(Transcriber, f64), SttError> {
-        let started = Instant::now();
-        let t = Transcriber::load(&SttOptions { model: model.to_path_buf(), language, threads, decoding })?;
-        Ok((t, started.elapsed().as_secs_f64() * 1000.0))
-    };
-    let (mut tuned, tuned_load) = load(Decoding::Tuned)?;
-    let (mut default, default_load) = load(Decoding::WhisperDefault)?;
+    let [(mut tuned, tuned_load), (mut default, default_load)] = load_both(model, language, threads)?;
     let clips: Vec<(PathBuf, Samples, Option<String>)> = files
         .iter()
         .map(|f| {
@@ -195,13 +204,7 @@ pub fn serve_stt(
     input: impl BufRead,
     mut output: impl Write,
 ) -> Result<(), BenchError> {
-    let load = |decoding| -> Result<(Transcriber, f64), SttError> {
-        let started = Instant::now();
-        let t = Transcriber::load(&SttOptions { model: model.to_path_buf(), language, threads, decoding })?;
-        Ok((t, started.elapsed().as_secs_f64() * 1000.0))
-    };
-    let (mut tuned, tuned_load) = load(Decoding::Tuned)?;
-    let (mut default, default_load) = load(Decoding::WhisperDefault)?;
+    let [(mut tuned, tuned_load), (mut default, default_load)] = load_both(model, language, threads)?;
     writeln!(output, "{}", serde_json::json!({"ready": true, "load_ms": [tuned_load, default_load]}))?;
     output.flush()?;
     let mut clips: HashMap<PathBuf, Samples> = HashMap::new();
