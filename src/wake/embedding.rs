@@ -16,8 +16,10 @@
 
 use std::path::Path;
 
+use tract_onnx::data_resolver::FopenDataResolver;
 use tract_onnx::pb::{GraphProto, NodeProto, TensorProto};
-use tract_onnx::prelude::Framework;
+use tract_onnx::prelude::{Datum, Framework};
+use tract_onnx::tensor::load_tensor;
 use zeroize::Zeroize;
 
 /// A convolution with its bias and activation.
@@ -281,7 +283,7 @@ fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String
             // (checked by `EmbeddingNet::load` against the window and the last layer's shape).
             "Reshape" if layers.is_empty() || nodes.peek().is_none() => {
                 let shape = node.input.get(1).and_then(|n| constant(n)).ok_or("a Reshape's shape is not a constant")?;
-                reshapes.push(int64s(shape)?);
+                reshapes.push(values::<i64>(shape)?);
             }
             "Conv" => {
                 let mut c = parse_conv(node, &constant)?;
@@ -291,7 +293,7 @@ fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String
                     let (floor, end) = match nodes.next() {
                         Some(max) if max.op_type == "Max" && max.input.len() == 2 && max.input[0] == relu.output[0] => {
                             let t = constant(&max.input[1]).ok_or("a Max takes no constant")?;
-                            match (floats(t)?.as_slice(), max.output.as_slice()) {
+                            match (values::<f32>(t)?.as_slice(), max.output.as_slice()) {
                                 ([v], [end]) => (*v, end.clone()),
                                 _ => return Err("a Max is not with a single constant value".into()),
                             }
@@ -346,7 +348,7 @@ fn parse_conv<'a>(node: &NodeProto, constant: &impl Fn(&str) -> Option<&'a Tenso
         [0, l, 0, r] if l == r => *l as usize,
         _ => return Err("a Conv pads along time or unevenly".into()),
     };
-    let raw = floats(weights)?;
+    let raw = values::<f32>(weights)?;
     if raw.len() != cout * cin * kt * kf {
         return Err("a Conv's weights have the wrong size".into());
     }
@@ -362,7 +364,7 @@ fn parse_conv<'a>(node: &NodeProto, constant: &impl Fn(&str) -> Option<&'a Tenso
         }
     }
     let bias = match node.input.get(2).filter(|n| !n.is_empty()) {
-        Some(name) => floats(constant(name).ok_or("a Conv's bias is not a constant")?)?,
+        Some(name) => values::<f32>(constant(name).ok_or("a Conv's bias is not a constant")?)?,
         None => vec![0.0; cout],
     };
     if bias.len() != cout {
@@ -379,34 +381,14 @@ fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
     node.attribute.iter().find(|a| a.name == name).map(|a| a.f)
 }
 
-/// An int64 tensor's values.
-fn int64s(t: &TensorProto) -> Result<Vec<i64>, String> {
-    const INT64: i32 = 7;
-    if t.data_type != INT64 {
-        return Err(format!("tensor {} is not int64", t.name));
-    }
-    if !t.int64_data.is_empty() {
-        return Ok(t.int64_data.clone());
-    }
-    if !t.raw_data.len().is_multiple_of(8) {
-        return Err(format!("tensor {} has a broken size", t.name));
-    }
-    Ok(t.raw_data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect())
-}
-
-/// A float32 tensor's values.
-fn floats(t: &TensorProto) -> Result<Vec<f32>, String> {
-    const FLOAT: i32 = 1;
-    if t.data_type != FLOAT {
-        return Err(format!("tensor {} is not float32", t.name));
-    }
-    if !t.float_data.is_empty() {
-        return Ok(t.float_data.clone());
-    }
-    if !t.raw_data.len().is_multiple_of(4) {
-        return Err(format!("tensor {} has a broken size", t.name));
-    }
-    Ok(t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+/// A constant tensor's values, decoded by tract-onnx; `Err` when they are not of type `T`.
+fn values<T: Datum>(t: &TensorProto) -> Result<Vec<T>, String> {
+    let tensor = load_tensor(&FopenDataResolver, t, None).map_err(|e| format!("tensor {}: {e:#}", t.name))?;
+    let values = tensor
+        .as_plain_ram()
+        .and_then(|view| view.as_slice::<T>().ok())
+        .ok_or_else(|| format!("tensor {} is not {:?}", t.name, T::datum_type()))?;
+    Ok(values.to_vec())
 }
 
 #[cfg(test)]
