@@ -1,4 +1,4 @@
-//! The `hearth` command line (DESIGN.md §2): argument parsing, dispatch, and the one place where
+//! The `hearth` command line (CONTRACTS.md §1): argument parsing, dispatch, and the one place where
 //! errors become messages on stderr and exit codes (0 ok, 1 runtime failure, 2 bad usage/config).
 
 use std::io::Write;
@@ -21,7 +21,7 @@ pub struct Cli {
     command: Command,
 }
 
-/// The subcommands of DESIGN.md §2.
+/// The subcommands of CONTRACTS.md §1.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the assistant: listen, wake, transcribe, act.

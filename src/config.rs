@@ -1,6 +1,6 @@
 //! `config.toml`: parsed in two stages — the raw file as written (every key optional, unknown
 //! keys rejected by name), then [`RawConfig::validate`] into typed [`Settings`] that the rest of
-//! the program uses. Key names are a contract (DESIGN.md §3); defaults live here.
+//! the program uses. Key names are a contract (CONTRACTS.md §2); defaults live here.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

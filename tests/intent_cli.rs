@@ -1,6 +1,6 @@
 //! `hearth intent` as users and scripts call it: the real binary, a config file with
 //! `[[entity]]` entries, sentences from arguments and from stdin, `--json` lines with exact
-//! topics and payloads, refusals, and the exit codes of DESIGN.md §2.
+//! topics and payloads, refusals, and the exit codes of CONTRACTS.md §1.
 
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `systemd/hearth.service` (issue #6, item 3): systemd's own security analysis scores it at
 //! 2.0 or below, systemd parses every line of it, and it still grants what the daemon needs
-//! (sound card, MQTT sockets, its state directory, memory locking) while keeping what DESIGN.md
-//! §7 promises (no swap, read-only system, local network only).
+//! (sound card, MQTT sockets, its state directory, memory locking) while keeping what CONTRACTS.md
+//! §4 promises (no swap, read-only system, local network only).
 //!
 //! Needs `systemd-analyze` (Debian package `systemd`, installed by `.ci/run`); without it the
 //! tests say so and skip.
@@ -112,7 +112,7 @@ fn the_unit_keeps_the_retention_promises() {
     assert_eq!(one(&s, "PrivateTmp"), "yes");
     assert_eq!(one(&s, "NoNewPrivileges"), "yes");
     assert_eq!(one(&s, "Restart"), "on-failure");
-    // Local network only (DESIGN.md §7, word for word).
+    // Local network only (CONTRACTS.md §4, word for word).
     assert_eq!(one(&s, "IPAddressDeny"), "any");
     assert_eq!(one(&s, "IPAddressAllow"), "localhost link-local multicast 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16");
     // Only the sound card.

@@ -16,7 +16,7 @@ use hearth::audio::{BLOCK_SAMPLES, SAMPLE_RATE, Source, WavSource};
 use hearth::wake::{WakeDetector, WakeOptions};
 use support::Noise;
 
-/// The default threshold from DESIGN.md §3; never tuned here.
+/// The default threshold from CONTRACTS.md §2; never tuned here.
 const THRESHOLD: f32 = 0.5;
 
 /// Speaking rates for the espeak-ng positives: slow and espeak-ng's default. (At 210 wpm

@@ -61,7 +61,7 @@ impl std::fmt::Display for Action {
     }
 }
 
-/// One MQTT message to publish (QoS 1, not retained: DESIGN.md §4).
+/// One MQTT message to publish (QoS 1, not retained: CONTRACTS.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MqttCommand {
     /// Topic.

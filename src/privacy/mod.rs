@@ -1,4 +1,4 @@
-//! The retention guarantee (DESIGN.md §7) made visible and checked: what Hearth keeps, where
+//! The retention guarantee (CONTRACTS.md §4) made visible and checked: what Hearth keeps, where
 //! and for how long, which network peers it talks to, and the checks behind `hearth privacy`
 //! (no audio in the state directory, memory kept out of swap, the service's restrictions in
 //! effect). Also the two things `hearth run` does for privacy at start: [`lock_memory`] and the
