@@ -1,4 +1,6 @@
-//! Logging to stderr (journald picks it up), level from `RUST_LOG`.
+//! Logging to stderr (journald picks it up), level from `RUST_LOG`; ANSI colours only when
+//! stderr is a terminal (`NO_COLOR` turns them off there too), so the journal, a file or a pipe
+//! get plain text.
 //!
 //! whisper.cpp's and the embedded broker's chatter is kept at warnings unless asked for, and one
 //! harmless rumqttd ERROR is dropped: when a client sends DISCONNECT and then closes its socket
@@ -7,6 +9,7 @@
 //! own source says so; an ERROR at every clean disconnect would only teach users to ignore errors.
 
 use std::fmt::Debug;
+use std::io::IsTerminal;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -23,8 +26,17 @@ pub fn init() {
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(BrokerQuirks)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(colour(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        )))
         .try_init();
+}
+
+/// Whether log lines carry colour codes: only on a terminal, and not when `NO_COLOR` is set
+/// (<https://no-color.org>).
+fn colour(terminal: bool, no_color: bool) -> bool {
+    terminal && !no_color
 }
 
 /// Drops the broker messages [`is_harmless_broker_message`] names.

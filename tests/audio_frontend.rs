@@ -332,10 +332,7 @@ fn raw_s16le_source_and_one_shot_agree() {
 
 #[test]
 fn sox_files_read_correctly() {
-    if !sox_available() {
-        eprintln!("sox not installed; skipping");
-        return;
-    }
+    assert!(sox_available(), "sox is not installed: apt-get install sox (scripts/test installs it)");
     let dir = tempfile::tempdir().unwrap();
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
 
@@ -387,10 +384,7 @@ fn sox_files_read_correctly() {
 
 #[test]
 fn raw_from_a_sox_pipe() {
-    if !sox_available() {
-        eprintln!("sox not installed; skipping");
-        return;
-    }
+    assert!(sox_available(), "sox is not installed: apt-get install sox (scripts/test installs it)");
     let mut child = Command::new("sox")
         .args([
             "-n", "-t", "raw", "-r", "16000", "-c", "1", "-e", "signed", "-b", "16", "-", "synth", "1", "sine", "440",

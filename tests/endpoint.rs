@@ -70,20 +70,20 @@ impl Voice {
         }
     }
 
-    /// `text` spoken, trimmed to the speech. `None` when Piper is not set up.
-    fn say(self, text: &str, dir: &Path) -> Option<Vec<f32>> {
+    /// `text` spoken, trimmed to the speech.
+    fn say(self, text: &str, dir: &Path) -> Vec<f32> {
         let out = dir.join("say.wav");
         match self {
             Voice::Espeak(voice, wpm) => {
                 support::espeak(text, voice, wpm, &out);
             }
             Voice::Piper => {
-                support::piper(text, &out)?;
+                support::piper(text, &out);
             }
         }
         let (spec, samples) = support::read_wav(&out);
         assert_eq!((spec.sample_rate, spec.channels), (SAMPLE_RATE, 1));
-        Some(trim(&samples).to_vec())
+        trim(&samples).to_vec()
     }
 }
 
@@ -235,6 +235,7 @@ impl Table {
 
 /// "hey jarvis", a pause (none = the same breath), a command, silence; in every condition.
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn commands_end_on_trailing_silence() {
     let dir = support::tempdir();
     let voices: &[(Voice, &[&str])] = &[
@@ -306,6 +307,7 @@ fn commands_end_on_trailing_silence() {
 /// word carried over the wake word is provisional and ends after the longer 1.5 s silence (see
 /// the endpoint module docs).
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn one_word_in_the_same_breath() {
     let dir = support::tempdir();
     for voice in [Voice::Espeak("en-us", 175), Voice::Espeak("en-gb+m3", 140), Voice::Piper] {
@@ -337,6 +339,7 @@ fn one_word_in_the_same_breath() {
 /// The wake word, then nobody speaks: noise only (or silence) after start gives NoSpeech at
 /// no_speech_timeout. Also noise with no wake word at all.
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn noise_after_the_wake_word_gives_no_speech() {
     let dir = support::tempdir();
     let wake = Voice::Espeak("en-us", 175).say("hey jarvis", dir.path()).unwrap();
@@ -364,6 +367,7 @@ fn noise_after_the_wake_word_gives_no_speech() {
 
 /// Someone who never stops talking — one voice, or two at once — is cut at max_command.
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn endless_speech_reaches_max_length() {
     let dir = support::tempdir();
     let story = "the quick brown fox jumps over the lazy dog while the kitchen light stays on and the \
@@ -449,6 +453,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn no_allocation_per_block() {
     let dir = support::tempdir();
     let voice = Voice::Espeak("en-us", 175);

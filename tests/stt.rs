@@ -61,8 +61,9 @@ fn corpus_errors(t: &mut Transcriber, lang: Lang, voices: &[&str]) -> (WordError
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn english_commands_are_transcribed_by_imported_tiny_en() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let mut t = transcriber(&model, SttLanguage::En);
     let (errors, exact, clips) = corpus_errors(&mut t, Lang::En, support::EN_VOICES);
     eprintln!("tiny.en, espeak-ng voices: {exact}/{clips} exact, word error rate {:.1}%", errors.percent());
@@ -73,8 +74,9 @@ fn english_commands_are_transcribed_by_imported_tiny_en() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn the_key_command_is_exact_in_every_english_voice() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let mut t = transcriber(&model, SttLanguage::En);
     let dir = support::tempdir();
     for voice in support::EN_VOICES {
@@ -85,19 +87,18 @@ fn the_key_command_is_exact_in_every_english_voice() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn neural_piper_voice_is_transcribed() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let dir = support::tempdir();
-    let Some(wav) = support::piper("turn off the living room lights", &dir.path().join("piper.wav")) else {
-        assert!(!support::require_models(), "Piper is part of the test environment (scripts/setup-test-env)");
-        return;
-    };
+    let wav = support::piper("turn off the living room lights", &dir.path().join("piper.wav"));
     let mut t = transcriber(&model, SttLanguage::En);
     let text = transcribe(&mut t, &wav).text;
     assert_eq!(score_words(&text), score_words("turn off the living room lights"), "{text:?}");
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn q8_0_model_gives_the_same_words() {
     let (Some(f16), Some(q8)) = (support::model("ggml-tiny.en.bin"), support::model("ggml-tiny.en-q8_0.bin")) else {
         return;
@@ -112,8 +113,9 @@ fn q8_0_model_gives_the_same_words() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn german_commands_are_transcribed_by_imported_base() {
-    let Some(model) = support::model("ggml-base.bin") else { return };
+    let model = support::model("ggml-base.bin");
     let mut t = transcriber(&model, SttLanguage::De);
     let (errors, exact, clips) = corpus_errors(&mut t, Lang::De, support::DE_VOICES);
     eprintln!("base, German espeak-ng voices: {exact}/{clips} exact, word error rate {:.1}%", errors.percent());
@@ -133,8 +135,9 @@ fn german_commands_are_transcribed_by_imported_base() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn auto_detects_german_and_english() {
-    let Some(model) = support::model("ggml-base.bin") else { return };
+    let model = support::model("ggml-base.bin");
     let mut t = transcriber(&model, SttLanguage::Auto);
     let dir = support::tempdir();
     let de =
@@ -148,8 +151,9 @@ fn auto_detects_german_and_english() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn stereo_44k1_gives_the_same_text_as_its_16k_mono_twin() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let mut t = transcriber(&model, SttLanguage::En);
     let dir = support::tempdir();
     for (i, sentence) in ["turn on the kitchen light", "what is the temperature in the living room"].iter().enumerate()
@@ -170,9 +174,10 @@ fn stereo_44k1_gives_the_same_text_as_its_16k_mono_twin() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn silence_hum_and_noise_give_empty_text() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
-    let Some(base) = support::model("ggml-base.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
+    let base = support::model("ggml-base.bin");
     let dir = support::tempdir();
     let mut clips: Vec<PathBuf> = vec![support::silence(3.0, &dir.path().join("silence.wav"))];
     for (i, amplitude) in [0.02f32, 0.05, 0.1, 0.3, 0.6].iter().enumerate() {
@@ -194,8 +199,9 @@ fn silence_hum_and_noise_give_empty_text() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn german_needs_a_multilingual_model() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let options = SttOptions { model, language: SttLanguage::De, threads: 1, decoding: Decoding::Tuned };
     let err = Transcriber::load(&options).err().expect("German with tiny.en is refused");
     assert!(matches!(err, SttError::EnglishOnlyModel { .. }));
@@ -215,8 +221,9 @@ fn hearth(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn cli_prints_one_json_object_per_file() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let dir = support::tempdir();
     let a = support::espeak("turn on the kitchen light", "en-us", 175, &dir.path().join("a.wav"));
     let b = support::silence(2.0, &dir.path().join("b.wav"));
@@ -244,8 +251,9 @@ fn cli_prints_one_json_object_per_file() {
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn cli_reports_bad_files_by_name_and_goes_on() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let dir = support::tempdir();
     let text = dir.path().join("notes.wav");
     std::fs::write(&text, "this is not audio\n").unwrap();
@@ -299,8 +307,9 @@ fn cli_bad_config_key_exits_2_naming_the_key() {
 /// The retention guarantee at the buffer owner: the STT worker wipes every clip once it is
 /// transcribed. The hook sees the clip's own storage after the wipe: every sample is zero.
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn the_worker_wipes_each_clip_after_transcribing_it() {
-    let Some(model) = support::model("ggml-tiny.en.bin") else { return };
+    let model = support::model("ggml-tiny.en.bin");
     let dir = support::tempdir();
     let wav = support::espeak("turn on the kitchen light", "en-us", 160, &dir.path().join("c.wav"));
     let audio = hearth::audio::read_wav(&wav).unwrap();

@@ -156,25 +156,25 @@ fn sox_convert_changes_format_not_duration() {
 }
 
 #[test]
-fn missing_model_skips_or_fails_as_asked() {
+fn missing_model_fails_with_the_fix() {
     let dir = support::tempdir();
-    assert_eq!(support::find_model(dir.path(), "nope.bin", false), None);
     std::fs::write(dir.path().join("there.bin"), b"x").unwrap();
-    assert_eq!(support::find_model(dir.path(), "there.bin", true), Some(dir.path().join("there.bin")));
-    let required = std::panic::catch_unwind(|| support::find_model(dir.path(), "nope.bin", true));
-    assert!(required.is_err(), "a required missing model must panic");
+    assert_eq!(support::find_model(dir.path(), "there.bin"), dir.path().join("there.bin"));
+    let missing = std::panic::catch_unwind(|| support::find_model(dir.path(), "nope.bin"));
+    let message = missing.expect_err("a missing model must fail the test, never skip it");
+    let message = message.downcast_ref::<String>().expect("a formatted panic message");
+    assert!(message.contains("nope.bin") && message.contains("scripts/setup-test-env"), "{message}");
 }
 
 #[test]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn piper_speaks_deterministically() {
     let dir = support::tempdir();
     let a = dir.path().join("a.wav");
-    let Some(_) = support::piper("turn on the kitchen light", &a) else {
-        return; // not set up, and not required: skipped with a message
-    };
+    support::piper("turn on the kitchen light", &a);
     let secs = assert_pipeline_wav(&a);
     assert!((0.7..=3.0).contains(&secs), "duration {secs} s");
     let b = dir.path().join("b.wav");
-    support::piper("turn on the kitchen light", &b).expect("Piper worked a moment ago");
+    support::piper("turn on the kitchen light", &b);
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 }

@@ -9,8 +9,10 @@ use zeroize::Zeroize;
 
 use crate::config::TranscriptPolicy;
 use crate::home::EntityRegistry;
-use crate::intent::{Context, IntentMatch, Language, Recognizer};
-use crate::mqtt::{Delivery, MqttBridge, Outcome};
+use crate::intent::{Context, Language, Recognizer};
+use crate::mqtt::MqttBridge;
+
+use super::session::{execute, shared_text};
 
 /// Words people put before a wake word, or that whisper hears in its place.
 const LEAD_INS: [&str; 8] = ["hey", "hi", "hay", "ok", "okay", "oh", "a", "he"];
@@ -172,36 +174,14 @@ impl Actor {
             }
             return Handled::NotUnderstood;
         };
-        let share = (self.policy != TranscriptPolicy::Discard).then_some(command);
-        let deliveries = publish(&self.bridge, &m, share);
-        let (published, failed) = self.runtime.block_on(settle(deliveries));
-        Handled::Done { intent: m.name.clone(), published, failed, refused: m.refused.clone() }
-    }
-}
-
-/// Publishes a match's commands, then its intent event (with `text` if given).
-pub fn publish(bridge: &MqttBridge, m: &IntentMatch, text: Option<&str>) -> Vec<(String, Delivery)> {
-    let mut deliveries: Vec<(String, Delivery)> =
-        m.actions.iter().map(|a| (a.topic.clone(), bridge.publish(a.topic.as_str(), a.payload.as_str()))).collect();
-    let intent = m.intent_json();
-    let slots = intent.get("slots").and_then(|s| s.as_object()).cloned().unwrap_or_default();
-    deliveries.push((bridge.topics().intent.clone(), bridge.publish_intent_event(&m.name, &slots, text)));
-    deliveries
-}
-
-/// Waits for every delivery; returns (published, failed), logging each failure.
-pub async fn settle(deliveries: Vec<(String, Delivery)>) -> (usize, usize) {
-    let (mut published, mut failed) = (0, 0);
-    for (topic, delivery) in deliveries {
-        match delivery.await {
-            Outcome::Published => published += 1,
-            outcome => {
-                tracing::warn!(%topic, ?outcome, "MQTT message not delivered");
-                failed += 1;
-            }
+        let settled = execute(&self.bridge, &self.runtime, &m, shared_text(self.policy, command));
+        Handled::Done {
+            intent: m.name.clone(),
+            published: settled.published,
+            failed: settled.failed,
+            refused: m.refused.clone(),
         }
     }
-    (published, failed)
 }
 
 /// Timings of one command, from the end of speech to the broker's acknowledgement.

@@ -23,6 +23,7 @@
 
 pub mod act;
 pub mod listen;
+pub mod session;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -32,7 +33,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
@@ -48,9 +49,14 @@ use crate::wake::{WakeDetector, WakeOptions};
 
 use act::{Actor, Handled, Latency};
 use listen::{Heard, Listener};
+use session::Session;
 
 /// Commands waiting for the handler thread (each already queued at or done by the STT worker).
 pub const JOB_CAPACITY: usize = 4;
+
+/// Environment variable for fault injection in tests: `handler-panic` makes the handler thread
+/// panic at its first command, so the integration tests can prove a dead thread fails the run.
+pub const FAILPOINT: &str = "HEARTH_FAILPOINT";
 
 /// How long to wait for the broker at start before running on (commands are queued meanwhile).
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
@@ -121,7 +127,7 @@ struct Outcomes {
 
 /// What the DSP thread saw.
 #[derive(Debug, Default)]
-struct Listened {
+pub struct Listened {
     /// Wake-word detections.
     wakes: usize,
     /// Commands handed to the STT worker.
@@ -130,154 +136,292 @@ struct Listened {
     no_speech: usize,
     /// Commands refused because the STT queue was full.
     busy: usize,
+    /// Commands that could not be handled because the handler thread was gone.
+    lost: usize,
+}
+
+/// Why the assistant stopped early or could not finish its work (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A thread of the assistant panicked or ended before its work was done.
+    #[error("the {thread} thread died ({reason}); commands it held were not handled — please report this as a bug")]
+    ThreadDied {
+        /// Which one (`handler`, ...).
+        thread: &'static str,
+        /// The panic message, when there was one.
+        reason: String,
+    },
+    /// Commands were recognised but the broker did not acknowledge them.
+    #[error("{0} command(s) were not delivered to the MQTT broker (see the warnings above)")]
+    Undelivered(usize),
+}
+
+/// A stop request shared by the signal handler, the stdin reader and the DSP loop (after
+/// mini-redis's `Shutdown`): set once, read everywhere, never cleared.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown {
+    /// Set by [`Shutdown::request`].
+    requested: Arc<AtomicBool>,
+}
+
+impl Shutdown {
+    /// Asks every part of the assistant to stop after the command in hand.
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a stop has been requested.
+    pub fn requested(&self) -> bool {
+        self.requested.load(Ordering::Relaxed)
+    }
 }
 
 /// Runs the assistant until SIGTERM/SIGINT (microphone) or the end of the input (file, stdin).
 pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(options.config.as_deref())?;
-    // Before anything holds audio: lock memory so audio can never be swapped out.
-    let memory = crate::privacy::lock_memory();
-    let config_path = Settings::path_for_messages(options.config.as_deref());
-
-    // Everything that can fail on bad files fails here, before anything starts.
-    let wake = WakeDetector::load(&WakeOptions::from(&settings.wake)).map_err(|e| match e {
-        // A name that is no model is a config mistake (exit code 2), not a runtime failure.
-        crate::wake::WakeError::UnknownModel { value } => anyhow::Error::new(ConfigError::Value {
-            path: config_path.clone(),
-            key: "wake.model",
-            value: format!("{value:?}"),
-            fix: "use \"hey_jarvis\", \"alexa\", \"hey_mycroft\" or the path of an openWakeWord .onnx file".into(),
-        }),
-        other => other.into(),
-    })?;
-    let transcriber = Transcriber::load(&SttOptions {
-        model: settings.stt.model.clone(),
-        language: settings.stt.language,
-        threads: settings.stt.threads,
-        decoding: Decoding::Tuned,
-    })?;
-    let registry = EntityRegistry::from_settings(&settings).map_err(|e| ConfigError::Value {
-        path: config_path.clone(),
-        key: "entity",
-        value: String::new(),
-        fix: e.to_string(),
-    })?;
-    let recognizer = Recognizer::from_settings(&settings).map_err(|e| ConfigError::Value {
-        path: config_path.clone(),
-        key: "intent.custom",
-        value: String::new(),
-        fix: e.to_string(),
-    })?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let source = open_source(&options.input, &settings, &stop)?;
-    let live = options.input == Input::Mic;
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("hearth-io")
-        .enable_all()
-        .build()
-        .context("starting the I/O runtime")?;
-    let bridge = runtime.block_on(MqttBridge::from_settings(&settings))?;
-    match runtime.block_on(bridge.wait_connected(CONNECT_WAIT)) {
-        Ok(()) => {}
-        Err(e @ (MqttError::NotAuthorized { .. } | MqttError::Refused { .. } | MqttError::Tls { .. })) => {
-            runtime.block_on(bridge.shutdown());
-            return Err(e.into());
-        }
-        Err(e) => tracing::warn!("{e}; listening anyway, commands are queued until the broker is reached"),
-    }
-    let audio_files = match crate::privacy::scan_dir(&crate::privacy::state_dir()) {
-        Ok(scan) => scan.audio.len(),
-        Err(e) => {
-            tracing::warn!("{e}");
-            0
-        }
-    };
-    if audio_files > 0 {
-        tracing::warn!(audio_files, "audio files found in the state directory; see `hearth privacy`");
-    }
-    bridge.set_privacy(&crate::privacy::diagnostic_summary(&settings.privacy, audio_files, &memory));
-    let registry = Arc::new(RwLock::new(registry));
-    let (synced_tx, synced_rx) = oneshot::channel();
-    runtime.spawn(follow_discovery(
-        bridge.clone(),
-        registry.clone(),
-        settings.mqtt.discovery_prefix.clone(),
-        synced_tx,
-    ));
-    let _ = runtime.block_on(async { tokio::time::timeout(DISCOVERY_LIMIT + DISCOVERY_QUIET, synced_rx).await });
-    tracing::info!(entities = registry.read().map(|r| r.len()).unwrap_or(0), "devices known");
-
-    runtime.spawn(stop_on_signal(stop.clone()));
-
-    let feedback = Arc::new(Feedback::open(&settings.feedback));
-    let worker = SttWorker::spawn(transcriber)?;
-    let actor = Actor {
-        recognizer,
-        registry,
-        context: Context {
-            language: Language::from_stt(settings.intent_language).unwrap_or(Language::En),
-            area: settings.site_area.clone(),
-        },
-        bridge: bridge.clone(),
-        runtime: runtime.handle().clone(),
-        policy: settings.privacy.transcripts,
-        wake: act::wake_words(&settings.wake.model),
-    };
-    let auto_language = settings.stt.language == SttLanguage::Auto;
-    let (jobs_tx, jobs_rx) = sync_channel::<Job>(JOB_CAPACITY);
-    let (handled_tx, handled_rx) = sync_channel::<()>(JOB_CAPACITY);
-    let handler = {
-        let feedback = feedback.clone();
-        std::thread::Builder::new()
-            .name("handler".into())
-            .spawn(move || handle_jobs(jobs_rx, &actor, &feedback, auto_language, &handled_tx))
-            .context("starting the handler thread")?
-    };
-
-    let endpointer = Endpointer::new(EndpointOptions::from(&settings.endpoint));
-    // The wake chime comes back through the microphone: not speech.
-    let echo = if live && feedback.is_audible() { Tone::Wake.duration() + ECHO } else { Duration::ZERO };
-    let mut listener = Listener::new(wake, endpointer, listen::samples_in(echo));
-    let mut dsp = Dsp {
-        bridge: &bridge,
-        runtime: &runtime,
-        worker: &worker,
-        jobs: jobs_tx,
-        handled: handled_rx,
-        feedback: &feedback,
-        stop: &stop,
-        live,
-        gain: settings.audio.gain,
-        listened: Listened::default(),
-    };
-    tracing::info!(input = %source.describe(), wake = %settings.wake.model, "listening");
-    crate::privacy::notify_ready();
-    let result = dsp.listen(source, &mut listener, &options.input, &settings);
-    let listened = std::mem::take(&mut dsp.listened);
-    drop(dsp);
-    crate::privacy::notify_stopping();
-    let outcomes = handler.join().unwrap_or_default();
-    drop(worker);
-    bridge.set_listening(false);
-    runtime.block_on(bridge.shutdown());
-    result?;
-
-    summarize(&listened, &outcomes, listener.position());
-    if outcomes.failed > 0 {
-        bail!("{} command(s) were not delivered to the MQTT broker (see the warnings above)", outcomes.failed);
-    }
+    let assistant = Assistant::load(settings, options.config.as_deref())?;
+    let mut running = assistant.start(&options.input)?;
+    let listened = running.listen();
+    running.shutdown(listened)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Everything the assistant needs before it starts: models, devices, sentences. Loading fails
+/// on bad files and bad config (exit 2 for config mistakes), before anything runs or listens.
+pub struct Assistant {
+    /// The validated config.
+    settings: Settings,
+    /// The wake-word detector, models loaded.
+    wake: WakeDetector,
+    /// whisper, model loaded.
+    transcriber: Transcriber,
+    /// `[[entity]]` devices; discovery adds the rest once connected.
+    registry: EntityRegistry,
+    /// Sentence templates.
+    recognizer: Recognizer,
+    /// The outcome of locking memory, for the Privacy sensor.
+    memory: crate::privacy::MemoryLock,
+}
+
+impl Assistant {
+    /// Locks memory (before anything holds audio, so audio can never be swapped out) and
+    /// loads every model and table. `config` is the `--config` given, for messages.
+    pub fn load(settings: Settings, config: Option<&std::path::Path>) -> anyhow::Result<Assistant> {
+        let memory = crate::privacy::lock_memory();
+        let config_path = Settings::path_for_messages(config);
+        let config_error = |key: &'static str, e: &dyn std::fmt::Display| ConfigError::Value {
+            path: config_path.clone(),
+            key,
+            value: String::new(),
+            fix: e.to_string(),
+        };
+        let wake = WakeDetector::load(&WakeOptions::from(&settings.wake)).map_err(|e| match e {
+            // A name that is no model is a config mistake (exit code 2), not a runtime failure.
+            crate::wake::WakeError::UnknownModel { value } => anyhow::Error::new(ConfigError::Value {
+                path: config_path.clone(),
+                key: "wake.model",
+                value: format!("{value:?}"),
+                fix: "use \"hey_jarvis\", \"alexa\", \"hey_mycroft\" or the path of an openWakeWord .onnx file".into(),
+            }),
+            other => other.into(),
+        })?;
+        let transcriber = Transcriber::load(&SttOptions {
+            model: settings.stt.model.clone(),
+            language: settings.stt.language,
+            threads: settings.stt.threads,
+            decoding: Decoding::Tuned,
+        })?;
+        let registry = EntityRegistry::from_settings(&settings).map_err(|e| config_error("entity", &e))?;
+        let recognizer = Recognizer::from_settings(&settings).map_err(|e| config_error("intent.custom", &e))?;
+        Ok(Assistant { settings, wake, transcriber, registry, recognizer, memory })
+    }
+
+    /// Opens the input, connects to the broker (waiting up to [`CONNECT_WAIT`]; a refused
+    /// login is fatal, an unreachable broker is not: commands queue), reads the devices Home
+    /// Assistant announces, and starts the STT worker, the handler thread and the signal
+    /// handler. The caller's thread then becomes the DSP thread: [`Running::listen`].
+    pub fn start(self, input: &Input) -> anyhow::Result<Running> {
+        let Assistant { settings, wake, transcriber, registry, recognizer, memory } = self;
+        let shutdown = Shutdown::default();
+        let source = open_source(input, &settings, &shutdown)?;
+        let live = *input == Input::Mic;
+
+        let session = Session::start(&settings)?;
+        match session.wait_connected(CONNECT_WAIT) {
+            Ok(()) => {}
+            Err(e @ (MqttError::NotAuthorized { .. } | MqttError::Refused { .. } | MqttError::Tls { .. })) => {
+                session.shutdown();
+                return Err(e.into());
+            }
+            Err(e) => tracing::warn!("{e}; listening anyway, commands are queued until the broker is reached"),
+        }
+        let bridge = session.bridge().clone();
+        let audio_files = match crate::privacy::scan_dir(&crate::privacy::state_dir()) {
+            Ok(scan) => scan.audio.len(),
+            Err(e) => {
+                tracing::warn!("{e}");
+                0
+            }
+        };
+        if audio_files > 0 {
+            tracing::warn!(audio_files, "audio files found in the state directory; see `hearth privacy`");
+        }
+        bridge.set_privacy(&crate::privacy::diagnostic_summary(&settings.privacy, audio_files, &memory));
+        let registry = Arc::new(RwLock::new(registry));
+        let (synced_tx, synced_rx) = oneshot::channel();
+        session.handle().spawn(follow_discovery(
+            bridge.clone(),
+            registry.clone(),
+            settings.mqtt.discovery_prefix.clone(),
+            synced_tx,
+        ));
+        let _ = session.block_on(async { tokio::time::timeout(DISCOVERY_LIMIT + DISCOVERY_QUIET, synced_rx).await });
+        tracing::info!(entities = registry.read().map(|r| r.len()).unwrap_or(0), "devices known");
+
+        session.handle().spawn(stop_on_signal(shutdown.clone()));
+
+        let output = Arc::new(Feedback::open(&settings.feedback));
+        let worker = SttWorker::spawn(transcriber)?;
+        let actor = Actor {
+            recognizer,
+            registry,
+            context: Context {
+                language: Language::from_stt(settings.intent_language).unwrap_or(Language::En),
+                area: settings.site_area.clone(),
+            },
+            bridge,
+            runtime: session.handle().clone(),
+            policy: settings.privacy.transcripts,
+            wake: act::wake_words(&settings.wake.model),
+        };
+        let auto_language = settings.stt.language == SttLanguage::Auto;
+        let (jobs_tx, jobs_rx) = sync_channel::<Job>(JOB_CAPACITY);
+        let (handled_tx, handled_rx) = sync_channel::<()>(JOB_CAPACITY);
+        let handler = {
+            let output = output.clone();
+            std::thread::Builder::new()
+                .name("handler".into())
+                .spawn(move || handle_jobs(jobs_rx, &actor, &output, auto_language, &handled_tx))
+                .context("starting the handler thread")?
+        };
+
+        let endpointer = Endpointer::new(EndpointOptions::from(&settings.endpoint));
+        // The wake chime comes back through the microphone: not speech.
+        let echo = if live && output.is_audible() { Tone::Wake.duration() + ECHO } else { Duration::ZERO };
+        let listener = Listener::new(wake, endpointer, listen::samples_in(echo));
+        Ok(Running {
+            settings,
+            input: input.clone(),
+            source: Some(source),
+            listener,
+            session,
+            shutdown,
+            output,
+            worker,
+            jobs: Some(jobs_tx),
+            handled: handled_rx,
+            handler,
+            live,
+        })
+    }
+}
+
+/// The assistant while it runs: every context of the module documentation, owned here, and
+/// stopped in order by [`Running::shutdown`]. New outputs (speech) belong beside `output`; new
+/// tasks (timers) are spawned on the session's runtime beside the discovery follower.
+pub struct Running {
+    /// The validated config (the microphone is reopened from it after a mute).
+    settings: Settings,
+    /// Where the audio comes from.
+    input: Input,
+    /// The open capture source; `None` once read to its end or while the microphone is muted.
+    source: Option<Box<dyn Source>>,
+    /// Pre-roll, wake word, endpointing.
+    listener: Listener<WakeDetector>,
+    /// The MQTT bridge and the runtime with the discovery follower and the signal handler.
+    session: Session,
+    /// Set by SIGTERM/SIGINT.
+    shutdown: Shutdown,
+    /// The speaker: chimes now.
+    output: Arc<Feedback>,
+    /// Transcribes commands.
+    worker: SttWorker,
+    /// To the handler thread; dropped to tell it no more commands come.
+    jobs: Option<SyncSender<Job>>,
+    /// One message per command the handler has finished with.
+    handled: Receiver<()>,
+    /// The handler thread, with its counts once it ends.
+    handler: std::thread::JoinHandle<Outcomes>,
+    /// Microphone (never wait on the STT worker) or file/stdin (wait for room).
+    live: bool,
+}
+
+impl Running {
+    /// Runs the DSP loop on the caller's thread until the input ends or a stop is requested.
+    /// Returns what it heard, or why it could not go on (the source failed, the handler died).
+    pub fn listen(&mut self) -> anyhow::Result<Listened> {
+        let Some(source) = self.source.take() else { return Ok(Listened::default()) };
+        let jobs = self.jobs.clone().context("the assistant has already listened")?;
+        let mut dsp = Dsp {
+            bridge: self.session.bridge(),
+            runtime: self.session.handle(),
+            worker: &self.worker,
+            jobs,
+            handled: &self.handled,
+            output: &self.output,
+            shutdown: &self.shutdown,
+            live: self.live,
+            gain: self.settings.audio.gain,
+            listened: Listened::default(),
+        };
+        tracing::info!(input = %source.describe(), wake = %self.settings.wake.model, "listening");
+        crate::privacy::notify_ready();
+        let result = dsp.listen(source, &mut self.listener, &self.input, &self.settings);
+        result.map(|()| dsp.listened)
+    }
+
+    /// Stops in order: no more commands; the handler finishes the queued ones (transcribed,
+    /// published, acknowledged); the STT worker ends; the bridge publishes `offline` and
+    /// disconnects. Then logs the totals. Errors when listening failed, the handler died or a
+    /// command was not delivered.
+    pub fn shutdown(mut self, listened: anyhow::Result<Listened>) -> anyhow::Result<()> {
+        crate::privacy::notify_stopping();
+        self.jobs = None;
+        let outcomes = join_thread("handler", self.handler);
+        drop(self.worker);
+        self.session.bridge().set_listening(false);
+        self.session.shutdown();
+        // A dead thread is the cause of anything that went wrong after it; report it first.
+        let outcomes = outcomes?;
+        let listened = listened?;
+        summarize(&listened, &outcomes, self.listener.position());
+        if outcomes.failed > 0 {
+            return Err(RunError::Undelivered(outcomes.failed).into());
+        }
+        Ok(())
+    }
+}
+
+/// Waits for a thread; a panic becomes [`RunError::ThreadDied`] with its message.
+fn join_thread<T>(thread: &'static str, handle: std::thread::JoinHandle<T>) -> Result<T, RunError> {
+    handle.join().map_err(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".to_owned());
+        tracing::error!(thread, %reason, "thread died");
+        RunError::ThreadDied { thread, reason }
+    })
 }
 
 /// Opens the capture source. Standard input is read by a thread of its own, so a stop request
 /// is noticed even while no audio arrives.
-fn open_source(input: &Input, settings: &Settings, stop: &Arc<AtomicBool>) -> anyhow::Result<Box<dyn Source>> {
+fn open_source(input: &Input, settings: &Settings, shutdown: &Shutdown) -> anyhow::Result<Box<dyn Source>> {
     Ok(match input {
         Input::Mic => Box::new(crate::audio::LiveMicrophone::open(&settings.audio.device)?),
         Input::File(path) => Box::new(WavSource::open(path)?),
-        Input::Stdin => Box::new(RawS16leSource::new(StdinPump::start(stop.clone())?)),
+        Input::Stdin => Box::new(RawS16leSource::new(StdinPump::start(shutdown.clone())?)),
     })
 }
 
@@ -289,14 +433,14 @@ struct StdinPump {
     /// The chunk being consumed and how far.
     current: (Zeroizing<Vec<u8>>, usize),
     /// Set on SIGTERM/SIGINT.
-    stop: Arc<AtomicBool>,
+    shutdown: Shutdown,
 }
 
 impl StdinPump {
     /// Bytes per chunk: 128 ms of 16 kHz s16le.
     const CHUNK: usize = 4_096;
 
-    fn start(stop: Arc<AtomicBool>) -> anyhow::Result<StdinPump> {
+    fn start(shutdown: Shutdown) -> anyhow::Result<StdinPump> {
         let (tx, chunks) = sync_channel::<Zeroizing<Vec<u8>>>(8);
         std::thread::Builder::new()
             .name("stdin".into())
@@ -316,14 +460,14 @@ impl StdinPump {
                 }
             })
             .context("starting the stdin reader")?;
-        Ok(StdinPump { chunks, current: (Zeroizing::new(Vec::new()), 0), stop })
+        Ok(StdinPump { chunks, current: (Zeroizing::new(Vec::new()), 0), shutdown })
     }
 }
 
 impl Read for StdinPump {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.1 == self.current.0.len() {
-            if self.stop.load(Ordering::Relaxed) {
+            if self.shutdown.requested() {
                 return Ok(0);
             }
             match self.chunks.recv_timeout(Duration::from_millis(100)) {
@@ -345,17 +489,17 @@ struct Dsp<'a> {
     /// For the Listening sensor and the Microphone switch.
     bridge: &'a MqttBridge,
     /// To wait on the Microphone switch.
-    runtime: &'a tokio::runtime::Runtime,
+    runtime: &'a tokio::runtime::Handle,
     /// Transcribes commands.
     worker: &'a SttWorker,
     /// To the handler thread.
     jobs: SyncSender<Job>,
     /// One message per command the handler has finished with.
-    handled: Receiver<()>,
-    /// Tones.
-    feedback: &'a Feedback,
+    handled: &'a Receiver<()>,
+    /// The speaker: tones.
+    output: &'a Feedback,
     /// Set by SIGTERM/SIGINT.
-    stop: &'a AtomicBool,
+    shutdown: &'a Shutdown,
     /// Microphone (never wait on the STT worker) or file/stdin (wait for room).
     live: bool,
     /// `[audio] gain`.
@@ -384,7 +528,7 @@ impl Dsp<'_> {
         });
         let mut source = Some(source);
         loop {
-            if self.stop.load(Ordering::Relaxed) {
+            if self.shutdown.requested() {
                 tracing::info!("stopping");
                 break;
             }
@@ -413,7 +557,7 @@ impl Dsp<'_> {
                     muted_logged = true;
                 }
             } else if source.is_none() {
-                match open_source(input, settings, &Arc::new(AtomicBool::new(false))) {
+                match open_source(input, settings, &Shutdown::default()) {
                     Ok(s) => {
                         tracing::info!("microphone on: capturing");
                         source = Some(s);
@@ -454,6 +598,15 @@ impl Dsp<'_> {
         Ok(())
     }
 
+    /// The handler thread is gone, so this command (and any later one) cannot be handled:
+    /// say so with the error tone and a log line, and stop listening.
+    fn handler_gone(&mut self) -> anyhow::Error {
+        self.listened.lost += 1;
+        tracing::error!("the command handler has stopped: this command cannot be handled; hearth stops");
+        self.output.play(Tone::Error);
+        anyhow::anyhow!("the command handler stopped while commands were still coming")
+    }
+
     /// Acts on what one block brought.
     fn on_heard(&mut self, heard: Heard) -> anyhow::Result<()> {
         match heard {
@@ -462,7 +615,7 @@ impl Dsp<'_> {
                 self.listened.wakes += 1;
                 tracing::info!(score = format_args!("{score:.2}"), "wake word");
                 self.bridge.set_listening(true);
-                self.feedback.play(Tone::Wake);
+                self.output.play(Tone::Wake);
             }
             Heard::NoSpeech => {
                 self.listened.no_speech += 1;
@@ -484,7 +637,7 @@ impl Dsp<'_> {
                         None => {
                             self.listened.busy += 1;
                             tracing::warn!("still transcribing the previous command: this one is dropped");
-                            self.feedback.play(Tone::Error);
+                            self.output.play(Tone::Error);
                             return Ok(());
                         }
                     }
@@ -494,17 +647,22 @@ impl Dsp<'_> {
                 self.listened.commands += 1;
                 let job = Job { pending, decided, silence: command.silence_waited };
                 if self.live {
-                    if let Err(TrySendError::Full(_)) = self.jobs.try_send(job) {
-                        self.listened.busy += 1;
-                        tracing::warn!("too many commands waiting: this one is dropped");
-                        self.feedback.play(Tone::Error);
+                    match self.jobs.try_send(job) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            self.listened.busy += 1;
+                            tracing::warn!("too many commands waiting: this one is dropped");
+                            self.output.play(Tone::Error);
+                        }
+                        Err(TrySendError::Disconnected(_)) => return Err(self.handler_gone()),
                     }
                 } else {
                     // A file is read faster than it was spoken: handle each command before
                     // reading on, as a person would wait for the light to come on. Otherwise the
                     // next command would queue behind this one, which never happens live.
-                    self.jobs.send(job).map_err(|_| anyhow::anyhow!("the command handler stopped"))?;
-                    let _ = self.handled.recv();
+                    if self.jobs.send(job).is_err() || self.handled.recv().is_err() {
+                        return Err(self.handler_gone());
+                    }
                 }
             }
         }
@@ -521,7 +679,10 @@ fn handle_jobs(
     handled: &SyncSender<()>,
 ) -> Outcomes {
     let mut outcomes = Outcomes::default();
+    let fail = std::env::var_os(FAILPOINT).is_some_and(|v| v == "handler-panic");
     for job in jobs {
+        // Proof that a dead handler stops `hearth run` with an error (tests/run.rs).
+        assert!(!fail, "{FAILPOINT}=handler-panic");
         handle_job(job, actor, feedback, auto_language, &mut outcomes);
         let _ = handled.try_send(());
     }
@@ -594,6 +755,7 @@ fn summarize(listened: &Listened, outcomes: &Outcomes, audio: Duration) {
         commands = listened.commands,
         no_speech = listened.no_speech,
         busy = listened.busy,
+        lost = listened.lost,
         done = outcomes.done,
         not_understood = outcomes.not_understood,
         nothing_said = outcomes.nothing_said,
@@ -654,8 +816,8 @@ async fn follow_discovery(
     }
 }
 
-/// Sets `stop` on SIGTERM or SIGINT.
-async fn stop_on_signal(stop: Arc<AtomicBool>) {
+/// Requests a shutdown on SIGTERM or SIGINT.
+async fn stop_on_signal(shutdown: Shutdown) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         tracing::warn!("cannot install the SIGTERM handler; stop hearth with SIGKILL");
@@ -665,5 +827,5 @@ async fn stop_on_signal(stop: Arc<AtomicBool>) {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),
     }
-    stop.store(true, Ordering::Relaxed);
+    shutdown.request();
 }

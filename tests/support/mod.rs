@@ -9,9 +9,11 @@
 //! Unless told otherwise, the helpers write the pipeline's format: 16 kHz, mono, 16-bit PCM
 //! WAV. Put the files in a [`tempdir`], never in the repository.
 //!
-//! Models: [`model`] returns `None` (with a message on stderr) when a file is missing, so the
-//! test can skip; with `HEARTH_REQUIRE_MODELS=1` (set by `scripts/test`) it panics instead, so
-//! CI cannot pass by skipping. [`piper`] behaves the same.
+//! Models and Piper: a test that needs them is marked `#[ignore = "needs the test environment
+//! …: run scripts/test"]`, so plain `cargo test` lists it as ignored with the reason instead of
+//! passing it, and `scripts/test` runs it (`--include-ignored`). Run anyway without the
+//! environment, [`model`] and [`piper`] fail with the command that prepares it: a test never
+//! passes by skipping.
 #![allow(dead_code)]
 
 pub mod alsa;
@@ -107,34 +109,23 @@ pub fn models_dir() -> PathBuf {
     repo_root().join("models")
 }
 
-/// Whether missing models must fail the test (`HEARTH_REQUIRE_MODELS=1`) rather than skip it.
-pub fn require_models() -> bool {
-    std::env::var("HEARTH_REQUIRE_MODELS").is_ok_and(|v| v == "1")
+/// `models/NAME`; a failure naming the fix when it is missing.
+pub fn model(name: &str) -> PathBuf {
+    find_model(&models_dir(), name)
 }
 
-/// `models/NAME` if it exists. Otherwise `None` with a message on stderr, so the caller can
-/// skip (`let Some(m) = support::model("ggml-tiny.en.bin") else { return };`), or a panic
-/// when `HEARTH_REQUIRE_MODELS=1`.
-pub fn model(name: &str) -> Option<PathBuf> {
-    find_model(&models_dir(), name, require_models())
-}
-
-/// [`model`] with the folder and the require flag given (testable without the environment).
-pub fn find_model(dir: &Path, name: &str, require: bool) -> Option<PathBuf> {
+/// [`model`] in folder `dir` (testable without the environment).
+pub fn find_model(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
-    if path.is_file() {
-        return Some(path);
+    if !path.is_file() {
+        unavailable(&format!("model {} is missing", path.display()));
     }
-    unavailable(&format!("model {} is missing", path.display()), require)
+    path
 }
 
-fn unavailable<T>(what: &str, require: bool) -> Option<T> {
-    let msg = format!("{what}: run scripts/setup-test-env");
-    if require {
-        panic!("{msg} (HEARTH_REQUIRE_MODELS=1, so this fails instead of skipping)");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
+/// Fails the test: what is missing and the command that prepares it.
+fn unavailable(what: &str) -> ! {
+    panic!("{what}: run scripts/setup-test-env (scripts/test does), or run the tests with scripts/test")
 }
 
 /// A fresh temporary folder for synthesised audio, removed when dropped.
@@ -216,25 +207,21 @@ pub fn sox_convert(input: &Path, out: &Path, rate: u32, channels: u16, bits: u16
 }
 
 /// Speaks `text` with Piper (voice en_US-joe-medium, deterministic) into `out` as 16 kHz
-/// mono 16-bit, via `scripts/piper-say`. `None` with a message when Piper is not set up
-/// (a panic under `HEARTH_REQUIRE_MODELS=1`).
-pub fn piper(text: &str, out: &Path) -> Option<PathBuf> {
+/// mono 16-bit, via `scripts/piper-say`; a failure naming the fix when Piper is not set up.
+pub fn piper(text: &str, out: &Path) -> PathBuf {
     piper_with(text, &[], out)
 }
 
 /// [`piper`] with extra Piper options, e.g. `&["--length-scale", "1.3"]` to speak slower.
-pub fn piper_with(text: &str, options: &[&str], out: &Path) -> Option<PathBuf> {
+pub fn piper_with(text: &str, options: &[&str], out: &Path) -> PathBuf {
     let script = repo_root().join("scripts").join("piper-say");
     let raw = temp_wav_beside(out);
     let res = run(Command::new(&script).arg(text).arg(&*raw).args(options), None, "Piper speech synthesis");
     if res.status.code() == Some(3) {
-        return unavailable(
-            &format!("Piper is not set up ({})", String::from_utf8_lossy(&res.stderr).trim()),
-            require_models(),
-        );
+        unavailable(&format!("Piper is not set up ({})", String::from_utf8_lossy(&res.stderr).trim()));
     }
     check(res, &format!("scripts/piper-say {text:?}"));
-    Some(sox_convert(&raw, out, RATE, 1, 16))
+    sox_convert(&raw, out, RATE, 1, 16)
 }
 
 // ---------------------------------------------------------------------------------------
