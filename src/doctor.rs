@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::audio::{AudioError, Microphone, Samples, Source as _};
 use crate::config::{AudioSettings, ConfigError, FeedbackSettings, Settings, SttLanguage, SttSettings, WakeSettings};
+use crate::pipeline::session::Session;
 use crate::stt::{Decoding, SttError, SttOptions, Transcriber};
 
 /// How long the broker may take to accept the connection.
@@ -387,23 +388,12 @@ pub fn check_broker(settings: &Settings) -> CheckResult {
             how = " (no [mqtt] host: the embedded broker, started for this check as `hearth run` would)".into();
         }
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => return CheckResult::fail(NAME, format!("cannot start the async runtime: {e}"), "free some memory"),
-    };
-    let outcome = runtime.block_on(async {
-        let bridge = crate::mqtt::MqttBridge::from_settings(&settings).await?;
-        let connected = bridge.wait_connected(BROKER_TIMEOUT).await;
-        let counted = match connected {
-            Ok(()) => {
-                let mut registry = crate::home::EntityRegistry::new();
-                let loaded = bridge.load_discovery(&mut registry, &settings.mqtt.discovery_prefix).await;
-                loaded.map(|()| (bridge.broker().to_owned(), registry.len()))
-            }
-            Err(e) => Err(e),
-        };
-        bridge.shutdown().await;
-        counted
+    let outcome = Session::connect(&settings, BROKER_TIMEOUT).map_err(|e| e.to_string()).and_then(|session| {
+        let mut registry = crate::home::EntityRegistry::new();
+        let loaded = session.load_discovery(&mut registry, &settings.mqtt.discovery_prefix);
+        let broker = session.bridge().broker().to_owned();
+        session.shutdown();
+        loaded.map(|()| (broker, registry.len())).map_err(|e| e.to_string())
     });
     match outcome {
         Ok((broker, entities)) => {
@@ -418,8 +408,7 @@ pub fn check_broker(settings: &Settings) -> CheckResult {
             };
             CheckResult::pass(NAME, format!("connected to {broker}{how}, {login}; {discovery}"))
         }
-        Err(e) => {
-            let message = e.to_string();
+        Err(message) => {
             let (detail, fix) = message.rsplit_once("; ").unwrap_or((message.as_str(), "check the [mqtt] section"));
             CheckResult::fail(NAME, format!("{detail}{how}"), fix)
         }

@@ -10,7 +10,8 @@
 //!   decisions out).
 //! - [`stt`]: speech-to-text with whisper.cpp, tuned for short voice commands.
 //! - [`model`]: whisper model files: listing, fetching, and importing faster-whisper models.
-//! - [`bench`](mod@bench): `hearth bench`, speed and accuracy measurements.
+//! - [`measure`]: edit distance, word error rate and percentiles, for benchmarks, tests and the
+//!   assistant's own summary.
 //! - [`home`]: the entity registry (names, areas, kinds, command topics) and the MQTT commands
 //!   each kind of device takes.
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
@@ -19,20 +20,22 @@
 //! - [`feedback`]: chimes on the speaker (wake, done, error); silent without one.
 //! - [`wake`]: wake-word detection (openWakeWord models on tract), block by block.
 //! - [`privacy`]: memory locking, the privacy report and its checks, systemd notifications.
-//! - [`doctor`]: `hearth doctor`, one check per dependency with the fix for each problem.
-//! - [`pipeline`]: `hearth run`, the wiring of every stage (nothing imports it).
-//! - [`cli`]: the `hearth` command line; the only place that turns errors into exit codes.
+//! - [`doctor`]: the checks behind `hearth doctor`, one per dependency, each with its fix.
+//! - [`pipeline`]: the application layer: the assistant ([`pipeline::Assistant`]) and the MQTT
+//!   [`pipeline::session::Session`] every command uses; the only module that wires stages
+//!   together, and no stage imports it.
+//!
+//! The command line is the `hearth` binary's (`src/bin/hearth/`): argument parsing, printing and
+//! exit codes live there, not here.
 
 pub mod audio;
-pub mod bench;
-pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod endpoint;
 pub mod feedback;
 pub mod home;
 pub mod intent;
-pub mod logging;
+pub mod measure;
 pub mod model;
 pub mod mqtt;
 pub mod pipeline;

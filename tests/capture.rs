@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hearth::audio::{BLOCK_SAMPLES, LiveMicrophone, Microphone, SAMPLE_RATE, Samples, Source};
-use hearth::bench::word_errors;
 use hearth::config::SttLanguage;
+use hearth::measure::word_errors;
 use hearth::stt::{Decoding, SttOptions, Transcriber};
 use support::alsa::{FakeMic, Layout, NATIVE_RATE};
 

@@ -34,7 +34,10 @@ fn quoted_path(line: &str) -> Option<&str> {
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn hearth_run_writes_no_file_anywhere() {
     let model = support::model("ggml-tiny.en.bin");
-    assert!(strace_available(), "strace is needed for the retention test: apt-get install strace (scripts/test installs it)");
+    assert!(
+        strace_available(),
+        "strace is needed for the retention test: apt-get install strace (scripts/test installs it)"
+    );
     let dir = tempdir();
     let broker = Mosquitto::start();
     let state = dir.path().join("state");

@@ -8,8 +8,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hearth::bench::{WordErrors, score_words, word_errors};
 use hearth::config::SttLanguage;
+use hearth::measure::{WordErrors, score_words, word_errors};
 use hearth::stt::{Decoding, SttError, SttOptions, Transcriber};
 use support::Lang;
 
@@ -100,9 +100,7 @@ fn neural_piper_voice_is_transcribed() {
 #[test]
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn q8_0_model_gives_the_same_words() {
-    let (Some(f16), Some(q8)) = (support::model("ggml-tiny.en.bin"), support::model("ggml-tiny.en-q8_0.bin")) else {
-        return;
-    };
+    let (f16, q8) = (support::model("ggml-tiny.en.bin"), support::model("ggml-tiny.en-q8_0.bin"));
     let dir = support::tempdir();
     let (mut a, mut b) = (transcriber(&f16, SttLanguage::En), transcriber(&q8, SttLanguage::En));
     for (i, sentence) in support::EN_COMMANDS.iter().take(6).enumerate() {

@@ -265,11 +265,10 @@ fn commands_without_the_wake_word_never_fire() {
         r.max_score
     );
     assert!(r.detections.is_empty(), "the command stream fired: {r:?}");
-    if let Some(clip) = piper_clip(dir.path(), "turn on the kitchen light and set a timer for five minutes") {
-        let r = run(&mut d, &clip);
-        eprintln!("piper command: best score {:.4}", r.max_score);
-        assert!(r.detections.is_empty(), "Piper's command fired: {r:?}");
-    }
+    let clip = piper_clip(dir.path(), "turn on the kitchen light and set a timer for five minutes");
+    let r = run(&mut d, &clip);
+    eprintln!("piper command: best score {:.4}", r.max_score);
+    assert!(r.detections.is_empty(), "Piper's command fired: {r:?}");
 }
 
 #[test]

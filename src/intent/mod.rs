@@ -73,8 +73,6 @@ mod normalize;
 mod numbers;
 pub mod template;
 
-pub mod cli;
-
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 

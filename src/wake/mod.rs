@@ -37,7 +37,6 @@
 //! drop. tract's intermediate tensors during one run are freed without being overwritten.
 //! Nothing here writes to disk or logs audio.
 
-pub mod bench;
 mod branch;
 mod embedding;
 mod error;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{WakeDetector, WakeOptions};
-use crate::audio::{BLOCK_SAMPLES, SAMPLE_RATE};
+use hearth::audio::{BLOCK_SAMPLES, SAMPLE_RATE};
+use hearth::wake::{WakeDetector, WakeOptions};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub fn run(options: &WakeBenchOptions, keep_scores: bool) -> anyhow::Result<Wake
 }
 
 fn measure_file(detector: &mut WakeDetector, path: &Path, positive: bool, keep: bool) -> anyhow::Result<FileResult> {
-    let audio = crate::audio::read_wav(path)?;
+    let audio = hearth::audio::read_wav(path)?;
     detector.reset();
     let mut detections = Vec::new();
     let mut scores = Vec::with_capacity(if keep { audio.len() / BLOCK_SAMPLES + 1 } else { 0 });

@@ -1,61 +1,22 @@
-//! `hearth bench stt`: speech-to-text speed and accuracy on command clips, Hearth's tuned
-//! decoding against whisper.cpp's defaults on the same model file, in one process and one run.
-//! Pairs run alternately so a busy machine slows both sides alike. Also the word-error-rate
-//! arithmetic shared with the tests, and `--serve`, the measuring worker that bench/stt_compare.py
-//! drives clip by clip against faster-whisper (bench/peers_stt.py).
+//! `hearth bench`: the measurements behind BENCHMARKS.md.
+//!
+//! This file is `hearth bench stt`: speech-to-text speed and accuracy on command clips, Hearth's
+//! tuned decoding against whisper.cpp's defaults on the same model file, in one process and one
+//! run. Pairs run alternately so a busy machine slows both sides alike. `--serve` is the
+//! measuring worker that bench/stt_compare.py drives clip by clip against faster-whisper
+//! (bench/peers_stt.py). [`intent`] is `hearth bench intent`, [`wake`] `hearth bench wake`.
+
+pub mod intent;
+pub mod wake;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::audio::{self, Samples};
-use crate::stt::{Decoding, SttError, SttOptions, Transcriber, Transcript, guard};
-
-/// Word errors (substitutions + insertions + deletions) and reference length.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WordErrors {
-    /// Edit distance in words.
-    pub errors: usize,
-    /// Words in the reference.
-    pub words: usize,
-}
-
-impl WordErrors {
-    /// Adds another clip's counts.
-    pub fn add(&mut self, other: WordErrors) {
-        self.errors += other.errors;
-        self.words += other.words;
-    }
-
-    /// Word error rate in percent.
-    pub fn percent(&self) -> f64 {
-        if self.words == 0 { 0.0 } else { 100.0 * self.errors as f64 / self.words as f64 }
-    }
-}
-
-/// Words of a sentence for scoring: lower case, no punctuation, "%" as "percent",
-/// hyphens as spaces ("Kitchen-Light" = "kitchen light").
-pub fn score_words(text: &str) -> Vec<String> {
-    let spaced = text.replace('%', " percent").replace('-', " ");
-    guard::normalize(&spaced).split_whitespace().map(str::to_string).collect()
-}
-
-/// Word-level edit distance between a reference sentence and a transcript.
-pub fn word_errors(reference: &str, hypothesis: &str) -> WordErrors {
-    let r = score_words(reference);
-    let h = score_words(hypothesis);
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut cur = vec![i + 1; h.len() + 1];
-        for (j, hw) in h.iter().enumerate() {
-            let substitution = prev[j] + usize::from(rw != hw);
-            cur[j + 1] = substitution.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    WordErrors { errors: prev[h.len()], words: r.len() }
-}
+use hearth::audio::{self, Samples};
+use hearth::measure::{WordErrors, median, percentile, word_errors};
+use hearth::stt::{Decoding, SttError, SttOptions, Transcriber, Transcript};
 
 /// One clip's measurements.
 #[derive(Debug, Clone)]
@@ -107,7 +68,7 @@ pub enum BenchError {
 /// load time in ms.
 fn load_both(
     model: &Path,
-    language: crate::config::SttLanguage,
+    language: hearth::config::SttLanguage,
     threads: u32,
 ) -> Result<[(Transcriber, f64); 2], SttError> {
     let load = |decoding| -> Result<(Transcriber, f64), SttError> {
@@ -122,7 +83,7 @@ fn load_both(
 /// with each, alternating which goes first. One warm-up pass is not counted.
 pub fn run_stt(
     model: &Path,
-    language: crate::config::SttLanguage,
+    language: hearth::config::SttLanguage,
     threads: u32,
     files: &[PathBuf],
     runs: usize,
@@ -199,7 +160,7 @@ enum ServeRequest {
 /// process, without ever running two at once.
 pub fn serve_stt(
     model: &Path,
-    language: crate::config::SttLanguage,
+    language: hearth::config::SttLanguage,
     threads: u32,
     input: impl BufRead,
     mut output: impl Write,
@@ -258,22 +219,6 @@ fn serve_one(
     let out = t.transcribe(samples)?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(serde_json::json!({"ms": ms, "text": out.text, "audio_ms": audio_ms}))
-}
-
-/// Median of a list (0 for an empty one).
-pub fn median(values: &[f64]) -> f64 {
-    percentile(values, 50.0)
-}
-
-/// Nearest-rank percentile.
-pub fn percentile(values: &[f64], p: f64) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
-    v[rank.min(v.len()) - 1]
 }
 
 impl SttBench {
@@ -368,25 +313,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn word_errors_count_edits_on_normalised_words() {
-        assert_eq!(
-            word_errors("turn on the kitchen light", "Turn on the kitchen light."),
-            WordErrors { errors: 0, words: 5 }
-        );
-        assert_eq!(
-            word_errors("turn on the kitchen light", "Turn on the Kitchen-Light"),
-            WordErrors { errors: 0, words: 5 }
-        );
-        assert_eq!(
-            word_errors("turn on the kitchen light", "turn on kitchen lights"),
-            WordErrors { errors: 2, words: 5 }
-        );
-        assert_eq!(word_errors("set it to 50 percent", "Set it to 50%."), WordErrors { errors: 0, words: 5 });
-        assert_eq!(word_errors("a b", ""), WordErrors { errors: 2, words: 2 });
-        assert_eq!(word_errors("", "hello"), WordErrors { errors: 1, words: 0 });
-    }
-
-    #[test]
     fn serve_requests_parse_and_reject_strays() {
         let t: ServeRequest =
             serde_json::from_str(r#"{"op":"transcribe","config":"tuned","file":"a.wav"}"#).expect("transcribe");
@@ -398,13 +324,5 @@ mod tests {
             serde_json::from_str::<ServeRequest>(r#"{"op":"transcribe","config":"tuned","file":"a","x":1}"#).is_err()
         );
         assert!(serde_json::from_str::<ServeRequest>(r#"{"op":"load"}"#).is_err());
-    }
-
-    #[test]
-    fn percentiles() {
-        let v = [5.0, 1.0, 3.0, 2.0, 4.0];
-        assert_eq!(median(&v), 3.0);
-        assert_eq!(percentile(&v, 90.0), 5.0);
-        assert_eq!(percentile(&[], 50.0), 0.0);
     }
 }

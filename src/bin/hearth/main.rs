@@ -1,5 +1,15 @@
-//! The `hearth` command line (CONTRACTS.md §1): argument parsing, dispatch, and the one place where
-//! errors become messages on stderr and exit codes (0 ok, 1 runtime failure, 2 bad usage/config).
+//! The `hearth` binary (CONTRACTS.md §1): argument parsing, dispatch, printing, and the one
+//! place where errors become messages on stderr and exit codes (0 ok, 1 runtime failure, 2 bad
+//! usage or config). Everything else lives in the `hearth` library: the stages and the
+//! application layer (`hearth::pipeline`) that wires them.
+//!
+//! - [`intent`]: `hearth intent`.
+//! - [`bench`]: `hearth bench stt|intent|wake`.
+//! - [`logging`]: the stderr logger.
+
+mod bench;
+mod intent;
+mod logging;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,9 +18,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::{ConfigError, Settings, SttLanguage};
-use crate::stt::{Decoding, SttOptions, SttWorker, Transcriber};
-use crate::{audio, model};
+use hearth::config::{ConfigError, Settings, SttLanguage};
+use hearth::pipeline::session::Session;
+use hearth::stt::{Decoding, SttOptions, SttWorker, Transcriber};
+use hearth::{audio, model};
 
 /// Hearth: a voice assistant for the home that never sends a word out of the house.
 #[derive(Debug, Parser)]
@@ -64,7 +75,7 @@ enum Command {
         config: Option<PathBuf>,
         /// Sentence language (default: [intent] language from the config).
         #[arg(long, value_enum)]
-        language: Option<crate::intent::cli::LanguageChoice>,
+        language: Option<intent::LanguageChoice>,
         /// The area the satellite stands in, for "turn on the light" (default: [site] area).
         #[arg(long)]
         area: Option<String>,
@@ -119,7 +130,7 @@ enum BenchCommand {
         #[arg(required_unless_present = "serve")]
         files: Vec<PathBuf>,
         /// ggml model file.
-        #[arg(long, default_value = crate::config::DEFAULT_MODEL)]
+        #[arg(long, default_value = hearth::config::DEFAULT_MODEL)]
         model: PathBuf,
         /// Language.
         #[arg(long, value_enum, default_value = "en")]
@@ -142,7 +153,7 @@ enum BenchCommand {
         entities: usize,
         /// Sentence language.
         #[arg(long, value_enum, default_value = "en")]
-        language: crate::intent::cli::LanguageChoice,
+        language: intent::LanguageChoice,
         /// Timed rounds over the benchmark sentences.
         #[arg(long, default_value_t = 200)]
         rounds: usize,
@@ -165,7 +176,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 0.5)]
         threshold: f32,
         /// Quiet time after a detection, in audio time.
-        #[arg(long, default_value = "2s", value_parser = |s: &str| crate::config::parse_duration(s).ok_or("write e.g. 2s or 1500ms"))]
+        #[arg(long, default_value = "2s", value_parser = |s: &str| hearth::config::parse_duration(s).ok_or("write e.g. 2s or 1500ms"))]
         refractory: std::time::Duration,
         /// Print JSON (per-file results) instead of Markdown.
         #[arg(long)]
@@ -227,9 +238,9 @@ enum QuantArg {
 pub struct UsageError(String);
 
 /// Parses the arguments, runs the command and returns the exit code.
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    crate::logging::init();
+    logging::init();
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -254,37 +265,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Model { action } => model_command(action),
         Command::Bench { what: BenchCommand::Stt { serve: true, model, language, threads, .. } } => {
-            crate::bench::serve_stt(
-                &model,
-                language.into(),
-                threads,
-                std::io::stdin().lock(),
-                std::io::stdout().lock(),
-            )?;
+            bench::serve_stt(&model, language.into(), threads, std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { what: BenchCommand::Stt { files, model, language, threads, runs, serve: false } } => {
-            let result = crate::bench::run_stt(&model, language.into(), threads, &files, runs.max(1))?;
+            let result = bench::run_stt(&model, language.into(), threads, &files, runs.max(1))?;
             print!("{}", result.report());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { config, input } => {
-            crate::pipeline::run(crate::pipeline::RunOptions { config, input: crate::pipeline::Input::parse(&input) })
-        }
+        Command::Run { config, input } => hearth::pipeline::run(hearth::pipeline::RunOptions {
+            config,
+            input: hearth::pipeline::Input::parse(&input),
+        }),
         Command::Intent { config, language, area, json, execute, text } => {
-            crate::intent::cli::run(crate::intent::cli::IntentOptions { config, language, area, json, execute, text })
+            intent::run(intent::IntentOptions { config, language, area, json, execute, text })
         }
         Command::Bench { what: BenchCommand::Intent { entities, language, rounds } } => {
-            let report = crate::intent::cli::bench(entities, language.into(), rounds)?;
+            let report = bench::intent::bench(entities, language.into(), rounds)?;
             print!("{}", report.report());
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
             what: BenchCommand::Wake { positive, negative, model, models_dir, threshold, refractory, json, scores },
         } => {
-            let detector = crate::wake::WakeOptions { models_dir, model, threshold, refractory };
-            let options = crate::wake::bench::WakeBenchOptions { detector, positives: positive, negatives: negative };
-            let report = crate::wake::bench::run(&options, scores)?;
+            let detector = hearth::wake::WakeOptions { models_dir, model, threshold, refractory };
+            let options = bench::wake::WakeBenchOptions { detector, positives: positive, negatives: negative };
+            let report = bench::wake::run(&options, scores)?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -294,7 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Devices { config } => devices(config.as_deref()),
         Command::Doctor { config } => {
-            let results = crate::doctor::run(config.as_deref(), |r| {
+            let results = hearth::doctor::run(config.as_deref(), |r| {
                 print!("{}", r.render());
                 let _ = std::io::stdout().flush();
             });
@@ -306,7 +312,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Privacy { config } => {
             let settings = Settings::load(config.as_deref())?;
-            let report = crate::privacy::run_report(&settings);
+            let report = hearth::privacy::run_report(&settings);
             print!("{}", report.render());
             if report.passed() {
                 Ok(ExitCode::SUCCESS)
@@ -377,16 +383,12 @@ fn transcribe(files: &[PathBuf], options: &SttOptions, json: bool) -> anyhow::Re
 fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     use std::time::Duration;
     let settings = Settings::load(config)?;
-    let mut registry = crate::home::EntityRegistry::from_settings(&settings)
+    let mut registry = hearth::home::EntityRegistry::from_settings(&settings)
         .map_err(|e| UsageError(format!("[[entity]] in the config: {e}")))?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        let bridge = crate::mqtt::MqttBridge::from_settings(&settings).await?;
-        bridge.wait_connected(Duration::from_secs(10)).await?;
-        let loaded = bridge.load_discovery(&mut registry, &settings.mqtt.discovery_prefix).await;
-        bridge.shutdown().await;
-        loaded
-    })?;
+    let session = Session::connect(&settings, Duration::from_secs(10))?;
+    let loaded = session.load_discovery(&mut registry, &settings.mqtt.discovery_prefix);
+    session.shutdown();
+    loaded?;
     let mut out = std::io::stdout().lock();
     for e in registry.iter() {
         let topic = e.config.get("command_topic").and_then(|t| t.as_str()).unwrap_or("-");
