@@ -2,8 +2,8 @@
 //! the result.
 //!
 //! Wheels are looked for in `.cache/wheels/` (put there by `scripts/setup-test-env`), or in the
-//! directory named by `HEARTH_TEST_WHEELS`. A missing wheel skips the test with a message, or
-//! fails it under `HEARTH_REQUIRE_MODELS=1`.
+//! directory named by `HEARTH_TEST_WHEELS`. These tests are ignored under plain `cargo test`;
+//! run by `scripts/test`, a missing wheel fails them with the fix.
 
 mod support;
 

@@ -745,10 +745,9 @@ fn handle_job(job: Job, actor: &Actor, feedback: &Feedback, auto_language: bool,
 
 /// Logs the run's totals (the benchmark reads this line).
 fn summarize(listened: &Listened, outcomes: &Outcomes, audio: Duration) {
-    let mut totals: Vec<u64> = outcomes.latencies.iter().map(|l| l.total().as_millis() as u64).collect();
-    totals.sort_unstable();
-    let median = totals.get(totals.len() / 2).copied().unwrap_or(0);
-    let worst = totals.last().copied().unwrap_or(0);
+    let totals: Vec<f64> = outcomes.latencies.iter().map(|l| l.total().as_secs_f64() * 1000.0).collect();
+    let median = crate::measure::median(&totals).round() as u64;
+    let worst = crate::measure::percentile(&totals, 100.0).round() as u64;
     tracing::info!(
         audio_s = format_args!("{:.1}", audio.as_secs_f64()),
         wakes = listened.wakes,

@@ -114,8 +114,15 @@ pub fn shared_text(policy: TranscriptPolicy, text: &str) -> Option<&str> {
 /// Publishes a match's commands, then its intent event (with `text` if given), and blocks the
 /// calling thread (not a runtime thread) until the broker has settled every one.
 pub fn execute(bridge: &MqttBridge, runtime: &tokio::runtime::Handle, m: &IntentMatch, text: Option<&str>) -> Settled {
-    let mut deliveries: Vec<(String, Delivery)> =
-        m.actions.iter().map(|a| (a.topic.clone(), bridge.publish(a.topic.as_str(), a.payload.as_str()))).collect();
+    let mut deliveries: Vec<(String, Delivery)> = m
+        .actions
+        .iter()
+        .map(|a| {
+            // What was sent where, so a newcomer (and the journal) sees the effect of a command.
+            tracing::info!(topic = %a.topic, payload = %a.payload, "publishing");
+            (a.topic.clone(), bridge.publish(a.topic.as_str(), a.payload.as_str()))
+        })
+        .collect();
     let intent = m.intent_json();
     let slots = intent.get("slots").and_then(|s| s.as_object()).cloned().unwrap_or_default();
     deliveries.push((bridge.topics().intent.clone(), bridge.publish_intent_event(&m.name, &slots, text)));
