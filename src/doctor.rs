@@ -22,8 +22,6 @@ const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
 const MIC_SECONDS: usize = 1;
 /// Peak level (linear) at or below which captured audio counts as digital silence (-80 dBFS).
 const SILENCE_PEAK: f32 = 1e-4;
-/// openWakeWord's shared feature models, in `[wake] models_dir`.
-pub const WAKE_FEATURE_MODELS: [&str; 2] = ["melspectrogram.onnx", "embedding_model.onnx"];
 
 /// The outcome of one check: one line of `hearth doctor`'s output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,17 +166,10 @@ pub fn check_stt_model(stt: &SttSettings) -> CheckResult {
     }
 }
 
-/// The wake-word model files of `[wake]` are where `hearth run` will look for them.
-pub fn wake_model_files(wake: &WakeSettings) -> Vec<PathBuf> {
-    let model = if wake.model.ends_with(".onnx") {
-        let p = PathBuf::from(&wake.model);
-        if p.is_absolute() { p } else { wake.models_dir.join(p) }
-    } else {
-        wake.models_dir.join(format!("{}_v0.1.onnx", wake.model))
-    };
-    let mut files: Vec<PathBuf> = WAKE_FEATURE_MODELS.iter().map(|f| wake.models_dir.join(f)).collect();
-    files.push(model);
-    files
+/// The wake-word model files of `[wake]`, resolved by the wake stage itself; a `[wake] model`
+/// that names no model is the stage's own error.
+pub fn wake_model_files(wake: &WakeSettings) -> Result<[PathBuf; 3], crate::wake::WakeError> {
+    crate::wake::model_files(&wake.models_dir, &wake.model)
 }
 
 /// The wake-word models are present and loadable.
@@ -186,7 +177,17 @@ pub fn check_wake_models(wake: &WakeSettings) -> CheckResult {
     const NAME: &str = "wake-word models";
     // Cheap structural checks first (clear messages for missing or foreign files), then the
     // detector really loads them.
-    let loaded = onnx_files_look_valid(&wake_model_files(wake));
+    let files = match wake_model_files(wake) {
+        Ok(files) => files,
+        Err(e) => {
+            return CheckResult::fail(
+                NAME,
+                e.to_string(),
+                "set [wake] model to hey_jarvis, alexa, hey_mycroft or an .onnx path",
+            );
+        }
+    };
+    let loaded = onnx_files_look_valid(&files);
     if loaded.is_ok()
         && let Err(e) = crate::wake::WakeDetector::load(&crate::wake::WakeOptions::from(wake))
     {
@@ -194,10 +195,8 @@ pub fn check_wake_models(wake: &WakeSettings) -> CheckResult {
     }
     match loaded {
         Ok(()) => {
-            let names: Vec<String> = wake_model_files(wake)
-                .iter()
-                .map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned())
-                .collect();
+            let names: Vec<String> =
+                files.iter().map(|p| p.file_name().unwrap_or_default().to_string_lossy().into_owned()).collect();
             CheckResult::pass(
                 NAME,
                 format!("{} in {} load (wake word \"{}\")", names.join(", "), wake.models_dir.display(), wake.model),
@@ -439,13 +438,18 @@ mod tests {
             refractory: Duration::from_secs(2),
             models_dir: "/m".into(),
         };
-        let files = wake_model_files(&wake);
+        let files = wake_model_files(&wake).unwrap();
         assert_eq!(
             files,
             [PathBuf::from("/m/melspectrogram.onnx"), "/m/embedding_model.onnx".into(), "/m/alexa_v0.1.onnx".into()]
         );
-        let own = WakeSettings { model: "/opt/hey_hearth.onnx".into(), ..wake };
-        assert_eq!(wake_model_files(&own)[2], PathBuf::from("/opt/hey_hearth.onnx"));
+        let own = WakeSettings { model: "/opt/hey_hearth.onnx".into(), ..wake.clone() };
+        assert_eq!(wake_model_files(&own).unwrap()[2], PathBuf::from("/opt/hey_hearth.onnx"));
+        // Issue 12: the spellings `hearth run` accepts, doctor accepts too.
+        let spaced = WakeSettings { model: "Hey Jarvis".into(), ..wake.clone() };
+        assert_eq!(wake_model_files(&spaced).unwrap()[2], PathBuf::from("/m/hey_jarvis_v0.1.onnx"));
+        let unknown = WakeSettings { model: "hey_siri".into(), ..wake };
+        assert!(wake_model_files(&unknown).is_err());
     }
 
     #[test]

@@ -6,6 +6,11 @@
 //! [`EMBEDDING_WINDOW`] mel frames. The mel network runs on tract; the embedding network is
 //! computed by `embedding.rs`, only for the frames each block adds.
 
+/// The mel-spectrogram network's file in `[wake] models_dir`.
+pub const MEL_FILE: &str = "melspectrogram.onnx";
+/// The speech-embedding network's file in `[wake] models_dir`.
+pub const EMBEDDING_FILE: &str = "embedding_model.onnx";
+
 use std::path::Path;
 
 use tract_onnx::prelude::TractResult;
@@ -55,12 +60,12 @@ impl Features {
     /// Loads `melspectrogram.onnx` and `embedding_model.onnx` from `dir`.
     pub(super) fn load(dir: &Path) -> Result<Self, WakeError> {
         let mel = Network::load(
-            &dir.join("melspectrogram.onnx"),
+            &dir.join(MEL_FILE),
             Role { name: "mel-spectrogram model", custom: false },
             |_| Ok(vec![1, MEL_INPUT]),
             MEL_FRAMES * MEL_BINS,
         )?;
-        let embedding = load_embedding(&dir.join("embedding_model.onnx"))?;
+        let embedding = load_embedding(&dir.join(EMBEDDING_FILE))?;
         let mut features = Features { mel, embedding, fresh: true };
         features.reset();
         Ok(features)

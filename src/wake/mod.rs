@@ -246,6 +246,14 @@ fn show_dims(dims: &[Option<usize>]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
+/// Every file the detector for `[wake] model` = `model` loads, in load order: the mel and
+/// embedding networks, then the classifier, resolved exactly as [`WakeDetector::load`] resolves
+/// them (so `hearth doctor` checks the files `hearth run` will open).
+pub fn model_files(models_dir: &Path, model: &str) -> Result<[PathBuf; 3], WakeError> {
+    let classifier = resolve_model(models_dir, model)?;
+    Ok([models_dir.join(features::MEL_FILE), models_dir.join(features::EMBEDDING_FILE), classifier.path])
+}
+
 /// The classifier file `[wake] model` names.
 #[derive(Debug, Clone, PartialEq)]
 struct ModelFile {
