@@ -74,53 +74,10 @@ fn allowed_sound_edits(len: usize) -> usize {
     allowed_edits(len).saturating_sub(1)
 }
 
-/// Longest string compared without allocating.
-const STACK: usize = 64;
-
-/// Levenshtein distance of `a` and `b` if it is at most `max`, computed in a band.
+/// Levenshtein distance of `a` and `b` if it is at most `max`: [`crate::measure`]'s banded
+/// edit distance, over bytes.
 pub fn bounded_levenshtein(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
-    if a.len().abs_diff(b.len()) > max {
-        return None;
-    }
-    if a.is_empty() || b.is_empty() {
-        let d = a.len().max(b.len());
-        return (d <= max).then_some(d);
-    }
-    if b.len() < STACK {
-        let (mut prev, mut cur) = ([0usize; STACK], [0usize; STACK]);
-        banded(a, b, max, &mut prev[..=b.len()], &mut cur[..=b.len()])
-    } else {
-        let (mut prev, mut cur) = (vec![0; b.len() + 1], vec![0; b.len() + 1]);
-        banded(a, b, max, &mut prev, &mut cur)
-    }
-}
-
-/// The banded dynamic programme; `prev` and `cur` hold `b.len() + 1` cells.
-fn banded(a: &[u8], b: &[u8], max: usize, prev: &mut [usize], cur: &mut [usize]) -> Option<usize> {
-    let big = max + 1;
-    for (j, cell) in prev.iter_mut().enumerate() {
-        *cell = j;
-    }
-    let (mut prev, mut cur) = (prev, cur);
-    for i in 1..=a.len() {
-        let lo = i.saturating_sub(max).max(1);
-        let hi = (i + max).min(b.len());
-        cur.fill(big);
-        cur[0] = if i <= max { i } else { big };
-        let mut row_min = cur[0];
-        for j in lo..=hi {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let v = (prev[j - 1] + cost).min(prev[j] + 1).min(cur[j - 1] + 1).min(big);
-            cur[j] = v;
-            row_min = row_min.min(v);
-        }
-        if row_min > max {
-            return None;
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    let d = prev[b.len()];
-    (d <= max).then_some(d)
+    crate::measure::edit_distance_within(a, b, max)
 }
 
 #[cfg(test)]
