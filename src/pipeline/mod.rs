@@ -186,6 +186,24 @@ pub fn run(options: RunOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The `[[entity]]` devices and the sentence templates (built-in and `[[intent.custom]]`) of
+/// `settings`; a mistake in either is a config error naming its key (exit 2). `config` is the
+/// `--config` given, for the message. Used by the assistant and by `hearth intent`.
+pub fn load_home(
+    settings: &Settings,
+    config: Option<&std::path::Path>,
+) -> Result<(EntityRegistry, Recognizer), ConfigError> {
+    let config_error = |key: &'static str, e: &dyn std::fmt::Display| ConfigError::Value {
+        path: Settings::path_for_messages(config),
+        key,
+        value: String::new(),
+        fix: e.to_string(),
+    };
+    let registry = EntityRegistry::from_settings(settings).map_err(|e| config_error("entity", &e))?;
+    let recognizer = Recognizer::from_settings(settings).map_err(|e| config_error("intent.custom", &e))?;
+    Ok((registry, recognizer))
+}
+
 /// Everything the assistant needs before it starts: models, devices, sentences. Loading fails
 /// on bad files and bad config (exit 2 for config mistakes), before anything runs or listens.
 pub struct Assistant {
@@ -209,12 +227,6 @@ impl Assistant {
     pub fn load(settings: Settings, config: Option<&std::path::Path>) -> anyhow::Result<Assistant> {
         let memory = crate::privacy::lock_memory();
         let config_path = Settings::path_for_messages(config);
-        let config_error = |key: &'static str, e: &dyn std::fmt::Display| ConfigError::Value {
-            path: config_path.clone(),
-            key,
-            value: String::new(),
-            fix: e.to_string(),
-        };
         let wake = WakeDetector::load(&WakeOptions::from(&settings.wake)).map_err(|e| match e {
             // A name that is no model is a config mistake (exit code 2), not a runtime failure.
             crate::wake::WakeError::UnknownModel { value } => anyhow::Error::new(ConfigError::Value {
@@ -231,8 +243,7 @@ impl Assistant {
             threads: settings.stt.threads,
             decoding: Decoding::Tuned,
         })?;
-        let registry = EntityRegistry::from_settings(&settings).map_err(|e| config_error("entity", &e))?;
-        let recognizer = Recognizer::from_settings(&settings).map_err(|e| config_error("intent.custom", &e))?;
+        let (registry, recognizer) = load_home(&settings, config)?;
         Ok(Assistant { settings, wake, transcriber, registry, recognizer, memory })
     }
 

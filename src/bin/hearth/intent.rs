@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
-use hearth::config::{ConfigError, Settings};
-use hearth::home::EntityRegistry;
-use hearth::intent::{Context, IntentMatch, Language, Recognizer};
+use hearth::config::Settings;
+use hearth::intent::{Context, IntentMatch, Language};
+use hearth::pipeline::load_home;
 use hearth::pipeline::session::{Session, shared_text};
 
 /// How long `--execute` waits for the broker before giving up.
@@ -68,22 +68,10 @@ fn sentences_from_args(text: &[String]) -> Vec<String> {
 pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(options.config.as_deref())?;
     let session = if options.execute { Some(Session::connect(&settings, CONNECT_TIMEOUT)?) } else { None };
-    let path = Settings::path_for_messages(options.config.as_deref());
-    let mut registry = EntityRegistry::from_settings(&settings).map_err(|e| ConfigError::Value {
-        path: path.clone(),
-        key: "entity",
-        value: String::new(),
-        fix: e.to_string(),
-    })?;
+    let (mut registry, recognizer) = load_home(&settings, options.config.as_deref())?;
     if let Some(session) = &session {
         session.load_discovery(&mut registry, &settings.mqtt.discovery_prefix)?;
     }
-    let recognizer = Recognizer::from_settings(&settings).map_err(|e| ConfigError::Value {
-        path: path.clone(),
-        key: "intent.custom",
-        value: String::new(),
-        fix: e.to_string(),
-    })?;
     let language = options
         .language
         .map(Language::from)
