@@ -64,10 +64,16 @@ brightness_scale = 254
 }
 
 fn hearth_run(config: &Path, input: &Path) -> Output {
+    hearth_run_with(config, input, &[])
+}
+
+/// [`hearth_run`] with extra environment variables.
+fn hearth_run_with(config: &Path, input: &Path, env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["run", "--config", config.to_str().unwrap(), "--input", input.to_str().unwrap()])
         .env_remove("HEARTH_CONFIG")
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .expect("run hearth")
 }
@@ -161,17 +167,10 @@ async fn a_dead_handler_thread_fails_the_run() {
     let mut observer = Observer::connect(broker.port(), FILTERS).await;
     let config = config(dir.path(), Some(broker.port()), &model);
     let file = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.6, "dead");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["run", "--config", config.to_str().unwrap(), "--input", file.to_str().unwrap()])
-            .env_remove("HEARTH_CONFIG")
-            .env_remove("RUST_LOG")
-            .env("HEARTH_FAILPOINT", "handler-panic")
-            .output()
-            .expect("run hearth")
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || hearth_run_with(&config, &file, &[("HEARTH_FAILPOINT", "handler-panic")]))
+            .await
+            .unwrap();
     let log = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "a dead handler must fail the run:\n{log}");
     assert!(log.contains("the handler thread died"), "the error names the thread:\n{log}");
