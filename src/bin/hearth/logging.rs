@@ -2,11 +2,15 @@
 //! stderr is a terminal (`NO_COLOR` turns them off there too), so the journal, a file or a pipe
 //! get plain text.
 //!
-//! whisper.cpp's and the embedded broker's chatter is kept at warnings unless asked for, and one
-//! harmless rumqttd ERROR is dropped: when a client sends DISCONNECT and then closes its socket
-//! (as Hearth's own bridge, Home Assistant and `mosquitto_sub` do), rumqttd's router sees the
-//! disconnection twice and logs "no-connection id N is already gone" for the second one. Its
-//! own source says so; an ERROR at every clean disconnect would only teach users to ignore errors.
+//! whisper.cpp's and the embedded broker's chatter is kept at warnings unless asked for, and two
+//! harmless rumqttd ERRORs are dropped. When a client sends DISCONNECT and then closes its socket
+//! (as Hearth's own bridge, Home Assistant and `mosquitto_sub` do), rumqttd sees the one clean
+//! disconnection twice, and which side reports it depends on a race between its threads:
+//! - the router, which logs "no-connection id N is already gone" for the second report;
+//! - the connection's link task, which finds the router already removed the connection after the
+//!   DISCONNECT packet and logs "router-drop" with `error=Recv(Disconnected)`.
+//!
+//! An ERROR at every clean disconnect would only teach users to ignore errors.
 
 use std::fmt::Debug;
 use std::io::IsTerminal;
@@ -48,34 +52,51 @@ impl<S: Subscriber> Layer<S> for BrokerQuirks {
         if !target.starts_with("rumqttd") {
             return true;
         }
-        let mut message = Message(String::new());
+        let mut message = Message::default();
         event.record(&mut message);
-        !is_harmless_broker_message(target, &message.0)
+        !is_harmless_broker_message(target, &message.text, &message.error)
     }
 }
 
-/// Whether a rumqttd log message is its double-disconnect report (see the module documentation).
-fn is_harmless_broker_message(target: &str, message: &str) -> bool {
-    target == "rumqttd::router::routing"
+/// Whether a rumqttd log message (its text and its `error` field, empty when it has none) is
+/// one of the double-disconnect reports in the module documentation.
+fn is_harmless_broker_message(target: &str, message: &str, error: &str) -> bool {
+    let router_report = target == "rumqttd::router::routing"
         && message
             .strip_prefix("no-connection id ")
             .and_then(|rest| rest.strip_suffix(" is already gone"))
-            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+    let link_report = target == "rumqttd::server::broker" && message == "router-drop" && error == "Recv(Disconnected)";
+    router_report || link_report
 }
 
-/// An event's `message` field as text.
-struct Message(String);
+/// An event's `message` and `error` fields as text.
+#[derive(Default)]
+struct Message {
+    text: String,
+    error: String,
+}
+
+impl Message {
+    fn field(&mut self, field: &Field) -> Option<&mut String> {
+        match field.name() {
+            "message" => Some(&mut self.text),
+            "error" => Some(&mut self.error),
+            _ => None,
+        }
+    }
+}
 
 impl Visit for Message {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            value.clone_into(&mut self.0);
+        if let Some(slot) = self.field(field) {
+            value.clone_into(slot);
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
+        if let Some(slot) = self.field(field) {
+            *slot = format!("{value:?}");
         }
     }
 }
@@ -85,24 +106,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_double_disconnect_report_is_dropped() {
-        assert!(is_harmless_broker_message("rumqttd::router::routing", "no-connection id 0 is already gone"));
-        assert!(is_harmless_broker_message("rumqttd::router::routing", "no-connection id 17 is already gone"));
-        assert!(!is_harmless_broker_message("rumqttd::router::routing", "no space for new connection"));
-        assert!(!is_harmless_broker_message("rumqttd::router::routing", "no-connection id  is already gone"));
-        assert!(!is_harmless_broker_message("rumqttd::server::broker", "no-connection id 0 is already gone"));
+    fn only_the_double_disconnect_reports_are_dropped() {
+        let routing = "rumqttd::router::routing";
+        let link = "rumqttd::server::broker";
+        assert!(is_harmless_broker_message(routing, "no-connection id 0 is already gone", ""));
+        assert!(is_harmless_broker_message(routing, "no-connection id 17 is already gone", ""));
+        assert!(!is_harmless_broker_message(routing, "no space for new connection", ""));
+        assert!(!is_harmless_broker_message(routing, "no-connection id  is already gone", ""));
+        assert!(!is_harmless_broker_message(link, "no-connection id 0 is already gone", ""));
+        assert!(is_harmless_broker_message(link, "router-drop", "Recv(Disconnected)"));
+        assert!(!is_harmless_broker_message(link, "router-drop", "Send(Disconnected)"));
+        assert!(!is_harmless_broker_message(link, "disconnected", "Recv(Disconnected)"));
+        assert!(!is_harmless_broker_message(routing, "router-drop", "Recv(Disconnected)"));
     }
 
     #[test]
     fn the_message_is_read_from_formatted_events() {
         use std::sync::{Arc, Mutex};
 
+        /// Debug-formats like rumqttd's `link::remote::Error::Recv(flume::RecvError::Disconnected)`.
+        #[derive(Debug)]
+        enum LinkError {
+            Recv(RecvError),
+        }
+        #[derive(Debug)]
+        enum RecvError {
+            Disconnected,
+        }
+
         struct Record(Arc<Mutex<Vec<String>>>);
         impl<S: Subscriber> Layer<S> for Record {
             fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-                let mut message = Message(String::new());
+                let mut message = Message::default();
                 event.record(&mut message);
-                self.0.lock().unwrap().push(message.0);
+                self.0.lock().unwrap().push(message.text);
             }
         }
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -111,10 +148,12 @@ mod tests {
             tracing::error!(target: "rumqttd::router::routing", "no-connection id {} is already gone", 3);
             tracing::error!(target: "rumqttd::router::routing", "no space for new connection");
             tracing::info!("no-connection id {} is already gone", 3);
+            tracing::error!(target: "rumqttd::server::broker", error = ?LinkError::Recv(RecvError::Disconnected), "router-drop");
+            tracing::error!(target: "rumqttd::server::broker", error = ?"timeout", "router-drop");
         });
         assert_eq!(
             *seen.lock().unwrap(),
-            ["no space for new connection", "no-connection id 3 is already gone"],
+            ["no space for new connection", "no-connection id 3 is already gone", "router-drop"],
             "the broker's double-disconnect report is dropped, everything else is kept"
         );
     }
