@@ -105,10 +105,11 @@ pub struct RawIntent {
     pub language: Option<String>,
     /// `[[intent.custom]]`: the user's own sentences, for built-in or new intents.
     pub custom: Vec<RawCustomIntent>,
-    /// Names or ids of locks that may be unlocked by voice (for discovered entities; a
+    /// Locks that may be unlocked by voice, each named by its id (discovery `unique_id`) or by
+    /// a name only it has: a name two locks share allows neither (for discovered entities; a
     /// `[[entity]]` says `allow_unlock = true` itself).
     pub allow_unlock: Vec<String>,
-    /// Names or ids of garage doors and gates that may be opened by voice.
+    /// Garage doors and gates that may be opened by voice, named as in `allow_unlock`.
     pub allow_open: Vec<String>,
 }
 
@@ -207,10 +208,11 @@ pub struct RawEntity {
     pub command_topic: Option<String>,
     /// Discovery schema (`json` or `default`).
     pub schema: Option<String>,
-    /// Locks only: may be unlocked by voice (default: refused).
+    /// Locks only: this entry (and no other entity of the same name) may be unlocked by voice
+    /// (default: refused).
     #[serde(default)]
     pub allow_unlock: bool,
-    /// Garage doors and gates only: may be opened by voice (default: refused).
+    /// Garage doors and gates only: this entry may be opened by voice (default: refused).
     #[serde(default)]
     pub allow_open: bool,
     /// Any further discovery keys, as in HA MQTT discovery.

@@ -5,9 +5,17 @@
 //! Only the simplest command templates (`{{ value }}`, `{{ value | int }}`) can be rendered
 //! without Jinja; an entity with any other template for the needed command is reported as
 //! unsupported rather than sent a guess.
+//!
+//! The guard lives here too. Unlocking a lock and opening a garage door or gate (the guarded
+//! actions) are judged by the action asked for, never by payload text: they are built only with
+//! a [`Permit`] for that one entity, which only the registry issues. And every other command to
+//! a guarded entity is checked for the guarded effect: a "lock" whose payload is the unlock
+//! payload (or spelled "UNLOCK"), a "close" that publishes "OPEN", a "closed" position that is
+//! the open one, is refused ([`Danger`]).
 
 use serde_json::Value;
 
+use super::names::Escaped;
 use super::{Entity, Kind};
 
 /// What to do with an entity.
@@ -86,7 +94,7 @@ pub enum CommandError {
         reason: String,
     },
     /// The entity cannot do this (kind, or a missing discovery key).
-    #[error("{entity} cannot {action}: {why}")]
+    #[error("{} cannot {action}: {why}", Escaped(.entity))]
     Unsupported {
         /// Entity name.
         entity: String,
@@ -103,28 +111,122 @@ impl CommandError {
     }
 }
 
-/// The MQTT messages Home Assistant would publish for `action` on `entity`, in order.
-pub fn commands(entity: &Entity, action: Action) -> Result<Vec<MqttCommand>, CommandError> {
-    let b = Builder { e: entity, action };
-    match entity.kind {
-        Kind::Light => b.light(),
-        Kind::Switch | Kind::MediaPlayer => b.switch(),
-        Kind::Fan => b.fan(),
-        Kind::Cover => b.cover(),
-        Kind::Climate => b.climate(),
-        Kind::Lock => b.lock(),
-        Kind::Scene => match action {
-            Action::Activate | Action::TurnOn => Ok(vec![b.command("payload_on", "ON", None)?]),
-            _ => Err(b.unsupported("scenes can only be activated")),
-        },
-        Kind::Button => match action {
-            Action::Press | Action::TurnOn => {
-                Ok(vec![b.command("payload_press", "PRESS", Some("command_template"))?])
+/// Whether the guarded action of one entity (unlock a lock, open a garage door or gate) may be
+/// done by voice. Issued by the registry ([`super::EntityRegistry::commands`]), which alone
+/// sees every entity and the allow-lists; nothing else can build commands.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Permit {
+    /// Allowed for this entity.
+    Allowed,
+    /// Not allowed: what to say, naming the entity, why, and how to allow it.
+    Refused(String),
+}
+
+/// The MQTT messages Home Assistant would publish for `action` on `entity`, in order; the
+/// guarded action only with `permit` [`Permit::Allowed`].
+pub(super) fn commands(entity: &Entity, action: Action, permit: &Permit) -> Result<Vec<MqttCommand>, CommandError> {
+    let b = Builder { e: entity, action, permit };
+    let messages = b.build()?;
+    b.check_effect(&messages)?;
+    Ok(messages)
+}
+
+/// The guarded effect of an entity, as messages: what its guarded action publishes, which no
+/// other command may publish. Locks (unlock, and "open" when it has `payload_open`) and garage
+/// doors and gates (open, and positions other than closed).
+#[derive(Debug, Clone)]
+pub(super) struct Danger {
+    /// The guarded action's own messages, rendered as they would be published.
+    messages: Vec<MqttCommand>,
+    /// Topics on which a payload spelled like the guarded action's default reads as it.
+    word_topics: Vec<String>,
+    /// Those default words, upper case: "UNLOCK" and "OPEN" for locks, "OPEN" for covers.
+    words: &'static [&'static str],
+    /// `set_position_topic` and the payload of the closed position, when positions are sent as
+    /// bare numbers (no template, or `{{ value }}`): any other number there opens.
+    closed_position: Option<(String, String)>,
+    /// What the guarded action is called ("unlock", "open").
+    action: &'static str,
+}
+
+impl Danger {
+    /// The guarded effect of `entity`, or `None` if it has none (not a lock, garage door or gate).
+    pub(super) fn of(entity: &Entity) -> Option<Danger> {
+        let permit = Permit::Allowed;
+        match entity.kind {
+            Kind::Lock => {
+                let b = Builder { e: entity, action: Action::Unlock, permit: &permit };
+                let mut messages: Vec<MqttCommand> = b.lock_message("payload_unlock", "UNLOCK").into_iter().collect();
+                if entity.config.get("payload_open").is_some_and(|v| !v.is_null()) {
+                    messages.extend(b.lock_message("payload_open", "OPEN"));
+                }
+                let word_topics = b.topic("command_topic").into_iter().collect();
+                Some(Danger {
+                    messages,
+                    word_topics,
+                    words: &["UNLOCK", "OPEN"],
+                    closed_position: None,
+                    action: "unlock",
+                })
             }
-            _ => Err(b.unsupported("buttons can only be pressed")),
-        },
-        Kind::Valve => b.valve(),
-        Kind::Sensor | Kind::BinarySensor => Err(b.unsupported("sensors report, they take no commands")),
+            _ if entity.is_guarded_opening() => {
+                let b = Builder { e: entity, action: Action::Open, permit: &permit };
+                let mut messages: Vec<MqttCommand> = b.command("payload_open", "OPEN", None).into_iter().collect();
+                let mut word_topics: Vec<String> = b.topic("command_topic").into_iter().collect();
+                let mut closed_position = None;
+                if let Ok(topic) = b.topic("set_position_topic") {
+                    let template = entity.config.get("set_position_template").filter(|v| !v.is_null());
+                    let open = b.ranged_position(100).to_string();
+                    if let Some(payload) = render(template, &open) {
+                        messages.push(MqttCommand::new(topic.clone(), payload));
+                    }
+                    if render(template, "7").as_deref() == Some("7") {
+                        closed_position = Some((topic.clone(), b.ranged_position(0).to_string()));
+                    }
+                    word_topics.push(topic);
+                }
+                Some(Danger { messages, word_topics, words: &["OPEN"], closed_position, action: "open" })
+            }
+            _ => None,
+        }
+    }
+
+    /// Why `message`, sent by another entity, would do this entity's guarded action: it is one
+    /// of its messages, its default word ("UNLOCK", any case) on its topic, or a position other
+    /// than closed on its position topic. `None` if it would not.
+    pub(super) fn threat_from_other(&self, message: &MqttCommand) -> Option<String> {
+        if self.messages.contains(message) {
+            return Some(format!("is its {} message", self.action));
+        }
+        let payload = message.payload.trim();
+        if self.word_topics.contains(&message.topic) && self.words.iter().any(|w| payload.eq_ignore_ascii_case(w)) {
+            return Some(format!("reads as \"{}\" there", self.action));
+        }
+        if let Some((topic, closed)) = &self.closed_position
+            && *topic == message.topic
+            && payload.parse::<f64>().is_ok()
+            && payload.parse::<f64>().ok() != closed.parse::<f64>().ok()
+        {
+            return Some("is a position other than closed".to_string());
+        }
+        None
+    }
+
+    /// Why `message`, sent by the entity itself for another action, would do its guarded
+    /// action: it is one of the guarded action's messages, or — unless the guarded action is
+    /// allowed — it holds the default word ("UNLOCK", "OPEN", any case) on its topic.
+    fn threat_from_self(&self, message: &MqttCommand, allowed: bool) -> Option<String> {
+        if self.messages.contains(message) {
+            return Some(format!("is also its {} message", self.action));
+        }
+        let spelled = message
+            .payload
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|token| self.words.iter().any(|w| token.eq_ignore_ascii_case(w)));
+        if !allowed && spelled && self.word_topics.contains(&message.topic) {
+            return Some(format!("reads as \"{}\"", self.words.join("\" or \"")));
+        }
+        None
     }
 }
 
@@ -166,13 +268,90 @@ fn render(template: Option<&Value>, value: &str) -> Option<String> {
 
 /// Builds the messages for one entity and action.
 struct Builder<'a> {
+    /// The entity.
     e: &'a Entity,
+    /// The action asked for.
     action: Action,
+    /// Whether the entity's guarded action is allowed.
+    permit: &'a Permit,
 }
 
 impl Builder<'_> {
     fn unsupported(&self, why: impl Into<String>) -> CommandError {
         CommandError::unsupported(self.e, self.action, why)
+    }
+
+    fn build(&self) -> Result<Vec<MqttCommand>, CommandError> {
+        let b = self;
+        match self.e.kind {
+            Kind::Light => b.light(),
+            Kind::Switch | Kind::MediaPlayer => b.switch(),
+            Kind::Fan => b.fan(),
+            Kind::Cover => b.cover(),
+            Kind::Climate => b.climate(),
+            Kind::Lock => b.lock(),
+            Kind::Scene => match self.action {
+                Action::Activate | Action::TurnOn => Ok(vec![b.command("payload_on", "ON", None)?]),
+                _ => Err(b.unsupported("scenes can only be activated")),
+            },
+            Kind::Button => match self.action {
+                Action::Press | Action::TurnOn => {
+                    Ok(vec![b.command("payload_press", "PRESS", Some("command_template"))?])
+                }
+                _ => Err(b.unsupported("buttons can only be pressed")),
+            },
+            Kind::Valve => b.valve(),
+            Kind::Sensor | Kind::BinarySensor => Err(b.unsupported("sensors report, they take no commands")),
+        }
+    }
+
+    /// Whether this command is the entity's guarded action itself (already judged by the
+    /// permit, so not checked again for its effect).
+    fn is_guarded_action(&self) -> bool {
+        match self.e.kind {
+            Kind::Lock => matches!(self.action, Action::Unlock | Action::TurnOff),
+            Kind::Cover if self.e.is_guarded_opening() => {
+                matches!(self.action, Action::Open | Action::TurnOn | Action::Position(1..))
+            }
+            _ => false,
+        }
+    }
+
+    /// Refuses messages of any other action that would do the entity's guarded action.
+    fn check_effect(&self, messages: &[MqttCommand]) -> Result<(), CommandError> {
+        if self.is_guarded_action() {
+            return Ok(());
+        }
+        let Some(danger) = Danger::of(self.e) else { return Ok(()) };
+        let allowed = *self.permit == Permit::Allowed;
+        for m in messages {
+            if let Some(why) = danger.threat_from_self(m, allowed) {
+                return Err(CommandError::Refused {
+                    reason: format!(
+                        "{} (id {:?}): \"{}\" would publish {:?} to {}, which {why}, so Hearth does not send it; fix the payloads in its discovery config",
+                        Escaped(&self.e.name),
+                        self.e.id,
+                        self.action,
+                        m.payload,
+                        Escaped(&m.topic),
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses the guarded action unless the permit allows it.
+    fn guard(&self) -> Result<(), CommandError> {
+        match self.permit {
+            Permit::Allowed => Ok(()),
+            Permit::Refused(reason) => Err(CommandError::Refused { reason: reason.clone() }),
+        }
+    }
+
+    /// A lock message: the payload at `key` (default `default`) through `command_template`.
+    fn lock_message(&self, key: &str, default: &str) -> Result<MqttCommand, CommandError> {
+        self.command(key, default, Some("command_template"))
     }
 
     /// A topic key's value, or "unsupported" naming the key.
@@ -331,16 +510,9 @@ impl Builder<'_> {
         py_round((open - closed) * f64::from(pct) / 100.0) + closed as i64
     }
 
+    /// Refuses opening a garage door or gate unless the permit allows it.
     fn guard_open(&self) -> Result<(), CommandError> {
-        if self.e.is_guarded_opening() && !self.e.allow_open {
-            return Err(CommandError::Refused {
-                reason: format!(
-                    "opening {} by voice is off; allow it with `allow_open = true` on its [[entity]] or `[intent] allow_open = [{:?}]`",
-                    self.e.name, self.e.name
-                ),
-            });
-        }
-        Ok(())
+        if self.e.is_guarded_opening() { self.guard() } else { Ok(()) }
     }
 
     /// Cover: `payload_open`/`payload_close`/`payload_stop` (OPEN/CLOSE/STOP) on
@@ -436,19 +608,21 @@ impl Builder<'_> {
     /// Lock: `payload_lock`/`payload_unlock` (LOCK/UNLOCK) on `command_topic`.
     fn lock(&self) -> Result<Vec<MqttCommand>, CommandError> {
         match self.action {
-            Action::Lock | Action::TurnOn => {
-                Ok(vec![self.command("payload_lock", "LOCK", Some("command_template"))?])
-            }
+            Action::Lock | Action::TurnOn => Ok(vec![self.lock_message("payload_lock", "LOCK")?]),
             Action::Unlock | Action::TurnOff => {
-                if !self.e.allow_unlock {
+                self.guard()?;
+                let unlock = self.lock_message("payload_unlock", "UNLOCK")?;
+                if self.lock_message("payload_lock", "LOCK").is_ok_and(|lock| lock == unlock) {
                     return Err(CommandError::Refused {
                         reason: format!(
-                            "unlocking {} by voice is off; allow it with `allow_unlock = true` on its [[entity]] or `[intent] allow_unlock = [{:?}]`",
-                            self.e.name, self.e.name
+                            "{} (id {:?}): its unlock message {:?} is also its lock message, so Hearth cannot tell them apart and sends neither; fix payload_lock/payload_unlock in its discovery config",
+                            Escaped(&self.e.name),
+                            self.e.id,
+                            unlock.payload
                         ),
                     });
                 }
-                Ok(vec![self.command("payload_unlock", "UNLOCK", Some("command_template"))?])
+                Ok(vec![unlock])
             }
             _ => Err(self.unsupported("locks lock and unlock")),
         }
@@ -466,8 +640,28 @@ mod tests {
         e
     }
 
+    /// Not allowed to unlock or open.
+    fn off() -> Permit {
+        Permit::Refused("off".into())
+    }
+
+    fn commands(e: &Entity, a: Action) -> Result<Vec<MqttCommand>, CommandError> {
+        super::commands(e, a, &off())
+    }
+
     fn cmds(e: &Entity, a: Action) -> Vec<(String, String)> {
         commands(e, a).unwrap().into_iter().map(|c| (c.topic, c.payload)).collect()
+    }
+
+    fn allowed(e: &Entity, a: Action) -> Result<Vec<(String, String)>, CommandError> {
+        Ok(super::commands(e, a, &Permit::Allowed)?.into_iter().map(|c| (c.topic, c.payload)).collect())
+    }
+
+    fn refused(result: Result<Vec<MqttCommand>, CommandError>) -> String {
+        match result {
+            Err(CommandError::Refused { reason }) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     fn one(topic: &str, payload: &str) -> Vec<(String, String)> {
@@ -610,7 +804,7 @@ mod tests {
 
     #[test]
     fn garage_door_needs_permission() {
-        let mut garage = entity(
+        let garage = entity(
             Kind::Cover,
             json!({"command_topic": "g/set", "device_class": "garage", "set_position_topic": "g/pos"}),
         );
@@ -619,8 +813,56 @@ mod tests {
         assert_eq!(cmds(&garage, Action::Close), one("g/set", "CLOSE"));
         assert_eq!(cmds(&garage, Action::Position(0)), one("g/pos", "0"));
         assert_eq!(cmds(&garage, Action::Stop), one("g/set", "STOP"));
-        garage.allow_open = true;
-        assert_eq!(cmds(&garage, Action::Open), one("g/set", "OPEN"));
+        assert_eq!(allowed(&garage, Action::Open).unwrap(), one("g/set", "OPEN"));
+        assert_eq!(allowed(&garage, Action::Position(20)).unwrap(), one("g/pos", "20"));
+        for class in ["gate", "Garage", " GATE "] {
+            let gate = entity(Kind::Cover, json!({"command_topic": "g/set", "device_class": class}));
+            assert_eq!(refused(commands(&gate, Action::Open)), "off", "{class:?}");
+        }
+    }
+
+    /// Issue 18, case 7: "close the gate" must not open a gate whose close payload is "OPEN".
+    #[test]
+    fn issue_18_close_that_opens_is_refused() {
+        let swapped = entity(Kind::Cover, json!({"cmd_t": "gate/set", "dev_cla": "gate", "pl_cls": "OPEN"}));
+        let why = refused(commands(&swapped, Action::Close));
+        assert!(why.contains("\"OPEN\"") && why.contains("gate/set") && why.contains("open message"), "{why}");
+        assert!(allowed(&swapped, Action::Close).is_err(), "equal to its open payload: refused even when allowed");
+        assert!(commands(&swapped, Action::TurnOff).is_err());
+        // Both swapped: "close" spelled OPEN reads as open; allowed covers may be wired inverted.
+        let both =
+            entity(Kind::Cover, json!({"cmd_t": "g/set", "dev_cla": "garage", "pl_open": "CLOSE", "pl_cls": "open"}));
+        assert!(refused(commands(&both, Action::Close)).contains("reads as"));
+        assert_eq!(allowed(&both, Action::Close).unwrap(), one("g/set", "open"));
+        let json_swap = entity(
+            Kind::Cover,
+            json!({"cmd_t": "g/set", "dev_cla": "garage", "pl_open": "{\"state\":\"CLOSE\"}", "pl_cls": "{\"state\":\"OPEN\"}"}),
+        );
+        assert!(commands(&json_swap, Action::Close).is_err());
+        // Stop that opens.
+        let stop = entity(Kind::Cover, json!({"cmd_t": "g/set", "dev_cla": "garage", "pl_stop": "OPEN"}));
+        assert!(commands(&stop, Action::Stop).is_err());
+        // A closed position that is the open one (range of nothing, or a template that ignores it).
+        let flat = entity(
+            Kind::Cover,
+            json!({"cmd_t": "g/set", "dev_cla": "garage", "set_pos_t": "g/pos", "pos_open": 100, "pos_clsd": 100}),
+        );
+        assert!(refused(commands(&flat, Action::Position(0))).contains("g/pos"));
+        let fixed = entity(
+            Kind::Cover,
+            json!({"cmd_t": "g/set", "dev_cla": "garage", "set_pos_t": "g/pos", "set_pos_tpl": "{\"position\": 100}"}),
+        );
+        assert!(commands(&fixed, Action::Position(0)).is_err());
+        // Inverted but honest ranges close fine.
+        let inverted = entity(
+            Kind::Cover,
+            json!({"cmd_t": "g/set", "dev_cla": "garage", "set_pos_t": "g/pos", "pos_open": 0, "pos_clsd": 255}),
+        );
+        assert_eq!(cmds(&inverted, Action::Position(0)), one("g/pos", "255"));
+        assert_eq!(cmds(&inverted, Action::Close), one("g/set", "CLOSE"));
+        // Blinds are not guarded: their payloads are theirs to choose.
+        let blind = entity(Kind::Cover, json!({"cmd_t": "b/set", "pl_cls": "OPEN"}));
+        assert_eq!(cmds(&blind, Action::Close), one("b/set", "OPEN"));
     }
 
     #[test]
@@ -646,12 +888,59 @@ mod tests {
     fn lock_needs_permission_to_unlock() {
         let mut lock = entity(Kind::Lock, json!({"cmd_t": "door/set"}));
         assert_eq!(cmds(&lock, Action::Lock), one("door/set", "LOCK"));
-        let err = commands(&lock, Action::Unlock).unwrap_err();
-        assert!(matches!(&err, CommandError::Refused { reason } if reason.contains("allow_unlock")), "{err}");
+        assert_eq!(refused(commands(&lock, Action::Unlock)), "off");
+        assert_eq!(refused(commands(&lock, Action::TurnOff)), "off");
         lock.allow_unlock = true;
-        assert_eq!(cmds(&lock, Action::Unlock), one("door/set", "UNLOCK"));
+        assert_eq!(refused(commands(&lock, Action::Unlock)), "off", "only the registry's permit allows");
+        assert_eq!(allowed(&lock, Action::Unlock).unwrap(), one("door/set", "UNLOCK"));
         let custom = entity(Kind::Lock, json!({"cmd_t": "d", "pl_lock": "1", "pl_unlk": "0"}));
         assert_eq!(cmds(&custom, Action::Lock), one("d", "1"));
+        let z2m = entity(
+            Kind::Lock,
+            json!({"cmd_t": "z/set", "pl_lock": "{\"state\":\"LOCK\"}", "pl_unlk": "{\"state\":\"UNLOCK\"}"}),
+        );
+        assert_eq!(cmds(&z2m, Action::Lock), one("z/set", r#"{"state":"LOCK"}"#));
+    }
+
+    /// Issue 18, case 7: "lock the back door" must not unlock a lock whose lock payload is "UNLOCK".
+    #[test]
+    fn issue_18_lock_that_unlocks_is_refused() {
+        let swapped = entity(Kind::Lock, json!({"cmd_t": "door/back/set", "pl_lock": "UNLOCK"}));
+        let why = refused(commands(&swapped, Action::Lock));
+        assert!(why.contains("\"UNLOCK\"") && why.contains("door/back/set"), "{why}");
+        assert!(allowed(&swapped, Action::Lock).is_err(), "equal to its unlock payload: refused even when allowed");
+        assert!(commands(&swapped, Action::TurnOn).is_err());
+        let equal = entity(Kind::Lock, json!({"cmd_t": "d", "pl_lock": "X", "pl_unlk": "X"}));
+        assert!(commands(&equal, Action::Lock).is_err());
+        assert!(allowed(&equal, Action::Unlock).is_err(), "unlock that cannot be told from lock");
+        let both = entity(Kind::Lock, json!({"cmd_t": "d", "pl_lock": "unlock", "pl_unlk": "LOCK"}));
+        assert!(refused(commands(&both, Action::Lock)).contains("reads as"));
+        let opens = entity(Kind::Lock, json!({"cmd_t": "d", "pl_lock": "OPEN", "pl_unlk": "U"}));
+        assert!(commands(&opens, Action::Lock).is_err(), "OPEN unlatches a lock");
+        let template = entity(Kind::Lock, json!({"cmd_t": "d", "cmd_tpl": "UNLOCK"}));
+        assert!(commands(&template, Action::Lock).is_err(), "a template that ignores the value");
+        let json_swap = entity(Kind::Lock, json!({"cmd_t": "z/set", "pl_lock": "{\"state\":\"UNLOCK\"}"}));
+        assert!(commands(&json_swap, Action::Lock).is_err());
+    }
+
+    #[test]
+    fn danger_from_other_entities() {
+        let lock = entity(Kind::Lock, json!({"cmd_t": "door/set", "pl_unlk": "U"}));
+        let danger = Danger::of(&lock).unwrap();
+        let threat = |topic: &str, payload: &str| danger.threat_from_other(&MqttCommand::new(topic, payload));
+        assert!(threat("door/set", "U").is_some());
+        assert!(threat("door/set", "unlock").is_some());
+        assert!(threat("door/set", "LOCK").is_none());
+        assert!(threat("other/set", "U").is_none());
+        let garage = entity(Kind::Cover, json!({"cmd_t": "g/set", "dev_cla": "garage", "set_pos_t": "g/pos"}));
+        let danger = Danger::of(&garage).unwrap();
+        let threat = |topic: &str, payload: &str| danger.threat_from_other(&MqttCommand::new(topic, payload));
+        assert!(threat("g/set", "OPEN").is_some());
+        assert!(threat("g/pos", "40").is_some());
+        assert!(threat("g/pos", "0").is_none());
+        assert!(threat("g/set", "{\"light\":\"ON\"}").is_none());
+        assert!(Danger::of(&entity(Kind::Cover, json!({"cmd_t": "b"}))).is_none());
+        assert!(Danger::of(&entity(Kind::Switch, json!({"cmd_t": "s"}))).is_none());
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! The home as the assistant sees it: the [`EntityRegistry`] of devices people can name
 //! (name, aliases, area, kind, and the Home Assistant MQTT discovery keys that say how to
-//! command them), and [`commands`], which turns an [`Action`] on one [`Entity`] into the MQTT
-//! messages Home Assistant itself would publish.
+//! command them), and [`EntityRegistry::commands`], which turns an [`Action`] on one
+//! [`Entity`] into the MQTT messages Home Assistant itself would publish.
 //!
 //! Entities come from `[[entity]]` in `config.toml` ([`EntityRegistry::from_settings`]) and
 //! from MQTT discovery ([`Entity::from_discovery`], fed by the MQTT bridge). Both end up as the
 //! same [`Entity`]: its `config` holds the discovery keys spelled out in full.
 //!
-//! **Invariant:** nothing here does I/O. Unlocking a lock and opening a garage door are refused
-//! by [`commands`] itself unless the entity allows it, so no caller can forget the check.
+//! **Invariant:** nothing here does I/O. Commands are built only by
+//! [`EntityRegistry::commands`], which refuses unlocking a lock and opening a garage door or
+//! gate unless that one entity is allowed (`guard.rs`), and refuses any other command that
+//! would have the same effect (a "lock" that publishes the unlock payload, a switch that
+//! publishes a lock's unlock message), so no caller can forget or bypass the check.
 
 mod command;
 mod discovery;
+mod guard;
 mod names;
 
 use std::collections::{HashMap, HashSet};
@@ -20,9 +24,10 @@ use serde_json::{Map, Value};
 
 use crate::config::{RawEntity, Settings};
 
-pub use command::{Action, CommandError, MqttCommand, commands};
+pub use command::{Action, CommandError, MqttCommand};
 pub use discovery::{DiscoveryUpdate, normalize as normalize_discovery, parse_discovery};
-pub use names::{Spelled, fold, fold_char, is_apostrophe, sound_key};
+pub use guard::SafetyPolicy;
+pub use names::{Escaped, Spelled, escape_name, fold, fold_char, is_apostrophe, is_disguised, is_invisible, sound_key};
 
 /// What kind of device an entity is: Home Assistant's MQTT component (entity domain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -115,9 +120,10 @@ pub struct Entity {
     pub kind: Kind,
     /// Discovery keys, spelled out in full with `~` expanded: how to command it.
     pub config: Map<String, Value>,
-    /// The user allows unlocking it by voice (locks only).
+    /// Its own `[[entity]]` entry allows unlocking it by voice (locks only). The registry
+    /// decides, from this and `[intent] allow_unlock` ([`SafetyPolicy`]).
     pub allow_unlock: bool,
-    /// The user allows opening it by voice (garage doors and gates only).
+    /// Its own `[[entity]]` entry allows opening it by voice (garage doors and gates only).
     pub allow_open: bool,
 }
 
@@ -133,13 +139,13 @@ pub enum EntityError {
         kind: String,
     },
     /// A discovery payload that is not a JSON object.
-    #[error("discovery payload for {id} is not a JSON object")]
+    #[error("discovery payload for {} is not a JSON object", Escaped(.id))]
     NotAnObject {
         /// `<component>.<object id>`.
         id: String,
     },
     /// Neither the entity nor its device has a name.
-    #[error("entity {id} has no name: give it a `name` (or its device one)")]
+    #[error("entity {} has no name: give it a `name` (or its device one)", Escaped(.id))]
     NoName {
         /// The entity id.
         id: String,
@@ -246,9 +252,11 @@ impl Entity {
         }
     }
 
-    /// Whether opening this cover is guarded (a garage door or gate).
+    /// Whether opening this cover is guarded (a garage door or gate; the device class in any
+    /// case or padding, as a look-alike "Garage " must not escape the guard).
     pub fn is_guarded_opening(&self) -> bool {
-        self.kind == Kind::Cover && matches!(self.device_class(), Some("garage" | "gate"))
+        self.kind == Kind::Cover
+            && self.device_class().is_some_and(|c| matches!(c.trim().to_ascii_lowercase().as_str(), "garage" | "gate"))
     }
 }
 
@@ -275,6 +283,9 @@ pub struct NameKey {
     /// Derived from the name by leaving out the entity's area ("Kitchen Ceiling Light" in area
     /// "Kitchen" → "ceiling light"): only valid when that area is meant.
     pub derived: bool,
+    /// Written with invisible or look-alike characters ([`is_disguised`]): answers to speech
+    /// only when no plainly written name does, and is allowed by id only.
+    pub disguised: bool,
 }
 
 /// An entity with its folded names, as the registry keeps it.
@@ -299,30 +310,6 @@ pub struct Area {
     pub spelled: Spelled,
 }
 
-/// Entities allowed to do guarded things by name or id, for entities that come from discovery
-/// and so cannot carry `allow_unlock`/`allow_open` themselves (`[intent] allow_unlock = [...]`).
-#[derive(Debug, Clone, Default)]
-pub struct SafetyPolicy {
-    /// Folded names and ids of locks that may be unlocked.
-    pub allow_unlock: HashSet<String>,
-    /// Folded names and ids of garage doors/gates that may be opened.
-    pub allow_open: HashSet<String>,
-}
-
-impl SafetyPolicy {
-    /// A policy from lists of entity names or ids.
-    pub fn new(allow_unlock: &[String], allow_open: &[String]) -> SafetyPolicy {
-        let set = |list: &[String]| list.iter().flat_map(|s| [fold(s), s.trim().to_string()]).collect();
-        SafetyPolicy { allow_unlock: set(allow_unlock), allow_open: set(allow_open) }
-    }
-
-    fn apply(&self, entity: &mut Entity) {
-        let listed = |set: &HashSet<String>| set.contains(&entity.id) || set.contains(&fold(&entity.name));
-        entity.allow_unlock |= listed(&self.allow_unlock);
-        entity.allow_open |= listed(&self.allow_open);
-    }
-}
-
 /// Every entity the assistant can control or ask about, with indexes for lookup by id, name,
 /// alias and area. Insertion order is kept (it decides nothing, but makes output stable).
 #[derive(Debug, Clone, Default)]
@@ -337,6 +324,11 @@ pub struct EntityRegistry {
     vocabulary: HashSet<String>,
     /// Who may be unlocked/opened besides entities that say so themselves.
     policy: SafetyPolicy,
+    /// Ids of `[[entity]]` entries (their own `allow_unlock`/`allow_open` apply).
+    configured: HashSet<String>,
+    /// Ids claimed by more than one config (two discovery topics, or one and an `[[entity]]`):
+    /// which device such an id means is unknown, so its guarded action is refused.
+    contested: HashSet<String>,
 }
 
 impl EntityRegistry {
@@ -362,14 +354,14 @@ impl EntityRegistry {
                 entity.id = format!("{base}_{n}");
                 n += 1;
             }
+            registry.configured.insert(entity.id.clone());
             registry.insert(entity);
         }
         Ok(registry)
     }
 
     /// Adds an entity, or replaces the one with the same id (returned).
-    pub fn insert(&mut self, mut entity: Entity) -> Option<Entity> {
-        self.policy.apply(&mut entity);
+    pub fn insert(&mut self, entity: Entity) -> Option<Entity> {
         let registered = register(entity);
         let old = match self.by_id.get(&registered.entity.id) {
             Some(&i) => Some(std::mem::replace(&mut self.entries[i], registered).entity),
@@ -456,6 +448,24 @@ impl EntityRegistry {
         self.entries.iter().filter(|e| e.keys.iter().any(|k| !k.derived && k.text == key)).map(|e| &e.entity).collect()
     }
 
+    /// The MQTT messages Home Assistant would publish for `action` on the entity at `index`
+    /// (a position of [`EntityRegistry::entries`]), in order — the only way to build commands.
+    /// Unlocking a lock and opening a garage door or gate are refused unless that entity is
+    /// allowed (its own `[[entity]]`, its id in `[intent] allow_unlock`/`allow_open`, or a name
+    /// there that only it has), and so is any command that would do the same to it or to
+    /// another such entity, whatever its payloads say.
+    pub fn commands(&self, index: usize, action: Action) -> Result<Vec<MqttCommand>, CommandError> {
+        let permit = guard::permit(self, index);
+        let messages = command::commands(self.at(index), action, &permit)?;
+        guard::check_others(self, index, action, &messages)?;
+        Ok(messages)
+    }
+
+    /// The entity with this id's commands ([`EntityRegistry::commands`]); `None` if unknown.
+    pub fn commands_for(&self, id: &str, action: Action) -> Option<Result<Vec<MqttCommand>, CommandError>> {
+        self.by_id.get(id).map(|&i| self.commands(i, action))
+    }
+
     /// Entities in `area` (compared after [`fold`]), optionally of one kind.
     pub fn in_area(&self, area: &str, kind: Option<Kind>) -> Vec<&Entity> {
         let key = fold(area);
@@ -473,8 +483,13 @@ fn register(entity: Entity) -> Registered {
     let mut keys: Vec<NameKey> = Vec::new();
     for name in std::iter::once(&entity.name).chain(&entity.aliases) {
         let text = fold(name);
-        if !text.is_empty() && !keys.iter().any(|k| k.text == text) {
-            keys.push(NameKey { spelled: Spelled::new(&text), text, derived: false });
+        let disguised = is_disguised(name);
+        match keys.iter_mut().find(|k| k.text == text) {
+            Some(key) => key.disguised &= disguised,
+            None if !text.is_empty() => {
+                keys.push(NameKey { spelled: Spelled::new(&text), text, derived: false, disguised })
+            }
+            None => {}
         }
     }
     if let (Some(area), Some(name)) = (&area_key, keys.first().map(|k| k.text.clone())) {
@@ -485,36 +500,63 @@ fn register(entity: Entity) -> Registered {
         if let Some(short) = short
             && !keys.iter().any(|k| k.text == short)
         {
-            keys.push(NameKey { text: short.to_string(), spelled: Spelled::new(short), derived: true });
+            let disguised = keys[0].disguised;
+            keys.push(NameKey { text: short.to_string(), spelled: Spelled::new(short), derived: true, disguised });
         }
     }
     Registered { entity, keys, area_key }
 }
 
 /// Which entities each discovery topic configured, so a cleared or changed topic removes exactly
-/// its own entities from the registry.
+/// its own entities from the registry; and which topics claim each id, so an id two devices
+/// claim is known as contested (its lock is not unlocked, its garage door not opened).
 #[derive(Debug, Default)]
-pub struct DiscoveredTopics(HashMap<String, Vec<String>>);
+pub struct DiscoveredTopics {
+    /// Entity ids per topic.
+    by_topic: HashMap<String, Vec<String>>,
+    /// Topics per entity id, in the order they claimed it: the last one's entity is the one in
+    /// the registry.
+    claims: HashMap<String, Vec<String>>,
+}
 
 impl DiscoveredTopics {
     /// Applies one discovery message's meaning to `registry`; returns how many entities the topic
     /// now holds.
     pub fn apply(&mut self, registry: &mut EntityRegistry, topic: &str, update: DiscoveryUpdate) -> usize {
         let entities = match update {
-            DiscoveryUpdate::Ignore => return self.0.get(topic).map_or(0, Vec::len),
+            DiscoveryUpdate::Ignore => return self.by_topic.get(topic).map_or(0, Vec::len),
             DiscoveryUpdate::Remove => Vec::new(),
             DiscoveryUpdate::Set(entities) => entities,
         };
-        for id in self.0.remove(topic).unwrap_or_default() {
-            registry.remove(&id);
+        let old = self.by_topic.remove(topic).unwrap_or_default();
+        for id in &old {
+            let claims = self.claims.entry(id.clone()).or_default();
+            let current = claims.last().is_some_and(|t| t == topic);
+            claims.retain(|t| t != topic);
+            // Another topic's entity under the same id stays.
+            if current || claims.is_empty() {
+                registry.remove(id);
+            }
         }
         let ids: Vec<String> = entities.iter().map(|e| e.id.clone()).collect();
         for entity in entities {
+            self.claims.entry(entity.id.clone()).or_default().push(topic.to_string());
             registry.insert(entity);
+        }
+        for id in old.iter().chain(&ids) {
+            let topics = self.claims.get(id).map_or(0, Vec::len);
+            if topics == 0 {
+                self.claims.remove(id);
+            }
+            if topics + usize::from(registry.configured.contains(id)) > 1 {
+                registry.contested.insert(id.clone());
+            } else {
+                registry.contested.remove(id);
+            }
         }
         let count = ids.len();
         if count > 0 {
-            self.0.insert(topic.to_string(), ids);
+            self.by_topic.insert(topic.to_string(), ids);
         }
         count
     }
@@ -619,15 +661,167 @@ mod tests {
         ));
     }
 
+    fn lock(id: &str, name: &str, topic: &str) -> Entity {
+        let mut e = Entity::new(id, name, Kind::Lock);
+        e.config = normalize_discovery(json!({"command_topic": topic}).as_object().unwrap());
+        e
+    }
+
+    fn garage(id: &str, name: &str, topic: &str) -> Entity {
+        let mut e = Entity::new(id, name, Kind::Cover);
+        e.config = normalize_discovery(json!({"command_topic": topic, "device_class": "garage"}).as_object().unwrap());
+        e
+    }
+
+    fn unlock(r: &EntityRegistry, id: &str) -> Result<Vec<MqttCommand>, CommandError> {
+        r.commands_for(id, Action::Unlock).unwrap()
+    }
+
+    fn refusal(result: Result<Vec<MqttCommand>, CommandError>) -> String {
+        match result {
+            Err(CommandError::Refused { reason }) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
     #[test]
     fn policy_grants_by_name_or_id() {
         let policy = SafetyPolicy::new(&["Front Door".into()], &["cover.garage".into()]);
         let mut r = EntityRegistry::with_policy(policy);
-        r.insert(Entity::new("lock.front", "Front-Door", Kind::Lock));
-        r.insert(Entity::new("cover.garage", "Garage", Kind::Cover));
-        r.insert(Entity::new("lock.back", "Back Door", Kind::Lock));
-        assert!(r.get("lock.front").unwrap().allow_unlock);
-        assert!(r.get("cover.garage").unwrap().allow_open);
-        assert!(!r.get("lock.back").unwrap().allow_unlock);
+        r.insert(lock("lock.front", "Front-Door", "f/set"));
+        r.insert(garage("cover.garage", "Garage", "g/set"));
+        r.insert(lock("lock.back", "Back Door", "b/set"));
+        assert_eq!(
+            unlock(&r, "lock.front").unwrap(),
+            [MqttCommand { topic: "f/set".into(), payload: "UNLOCK".into() }]
+        );
+        assert!(r.commands_for("cover.garage", Action::Open).unwrap().is_ok());
+        let why = refusal(unlock(&r, "lock.back"));
+        assert!(why.contains("off") && why.contains(r#"allow_unlock = ["lock.back"]"#), "{why}");
+    }
+
+    /// Issue 18, case 7: `allow_unlock = ["Front Door"]` and a second lock also named "Front Door".
+    #[test]
+    fn issue_18_allow_list_name_shared_by_two_locks_allows_neither() {
+        let mut r = EntityRegistry::with_policy(SafetyPolicy::new(&["Front Door".into()], &[]));
+        r.insert(lock("lock1", "Front Door", "door/front/set"));
+        assert!(unlock(&r, "lock1").is_ok(), "a name only one lock has allows it");
+        r.insert(lock("lock2", "Front Door", "door/other/set"));
+        for id in ["lock1", "lock2"] {
+            let why = refusal(unlock(&r, id));
+            assert!(
+                why.contains("names 2 locks") && why.contains(r#""lock1", "lock2""#) && why.contains("by its id"),
+                "{why}"
+            );
+        }
+        // Look-alikes count as the same name: invisible characters fold away.
+        r.remove("lock2");
+        r.insert(lock("lock3", "Front\u{200b} Door", "door/other/set"));
+        assert!(unlock(&r, "lock1").is_err(), "a zero-width look-alike makes the name ambiguous");
+        r.remove("lock3");
+        r.insert(lock("lock4", "Front\u{200b}Door", "door/other/set"));
+        assert!(unlock(&r, "lock1").is_err(), "\"FrontDoor\" sounds like \"Front Door\"");
+        r.remove("lock4");
+        r.insert(lock("lock3", "Front\u{200b} Door", "door/other/set"));
+        // Another kind with the name is no rival: only locks are unlocked.
+        r.remove("lock3");
+        r.insert(Entity::new("sensor1", "Front Door", Kind::BinarySensor));
+        assert!(unlock(&r, "lock1").is_ok());
+        // Listed by id: that one lock, whatever else is called so.
+        let mut r = EntityRegistry::with_policy(SafetyPolicy::new(&["lock1".into()], &[]));
+        r.insert(lock("lock1", "Front Door", "door/front/set"));
+        r.insert(lock("lock2", "Front Door", "door/other/set"));
+        assert!(unlock(&r, "lock1").is_ok());
+        assert!(refusal(unlock(&r, "lock2")).contains("off"));
+    }
+
+    #[test]
+    fn allow_list_name_of_a_disguised_lock_needs_its_id() {
+        let mut r = EntityRegistry::with_policy(SafetyPolicy::new(&["Front Door".into()], &[]));
+        r.insert(lock("lock9", "Front\u{200b}Door", "d/set"));
+        assert!(refusal(unlock(&r, "lock9")).contains("look-alike"), "{:?}", unlock(&r, "lock9"));
+        let mut r = EntityRegistry::with_policy(SafetyPolicy::new(&["Back Door".into()], &[]));
+        r.insert(lock("lock8", "Back\u{feff} Door", "b/set"));
+        let why = refusal(unlock(&r, "lock8"));
+        assert!(why.contains("look-alike") && why.contains(r#"allow_unlock = ["lock8"]"#), "{why}");
+    }
+
+    #[test]
+    fn config_entries_allow_themselves_only() {
+        let text = "[[entity]]\nname = \"Front Door\"\nkind = \"lock\"\ncommand_topic = \"a/set\"\nallow_unlock = true\n\
+                    [[entity]]\nname = \"Front Door\"\nkind = \"lock\"\ncommand_topic = \"b/set\"\n";
+        let path = std::path::Path::new("test.toml");
+        let settings = crate::config::RawConfig::parse(text, path).unwrap().validate(path, path).unwrap();
+        let r = EntityRegistry::from_settings(&settings).unwrap();
+        let ids: Vec<&str> = r.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["lock.front_door", "lock.front_door_2"]);
+        assert!(unlock(&r, "lock.front_door").is_ok());
+        let why = refusal(unlock(&r, "lock.front_door_2"));
+        assert!(why.contains("`allow_unlock = true` on its [[entity]]"), "{why}");
+    }
+
+    #[test]
+    fn another_entity_cannot_send_a_guarded_message() {
+        let mut r = EntityRegistry::new();
+        r.insert(lock("lock1", "Front Door", "door/set"));
+        r.insert(garage("g1", "Garage Door", "garage/set"));
+        let mut porch = Entity::new("sw1", "Porch Light", Kind::Switch);
+        porch.config = normalize_discovery(json!({"cmd_t": "door/set", "pl_on": "UNLOCK"}).as_object().unwrap());
+        r.insert(porch);
+        let mut fan = Entity::new("fan1", "Fan", Kind::Fan);
+        fan.config = normalize_discovery(json!({"cmd_t": "garage/set", "pl_on": "open"}).as_object().unwrap());
+        r.insert(fan);
+        let why = refusal(r.commands_for("sw1", Action::TurnOn).unwrap());
+        assert!(why.contains("Front Door") && why.contains("lock1") && why.contains("unlocking"), "{why}");
+        assert!(r.commands_for("sw1", Action::TurnOff).unwrap().is_ok(), "OFF is no unlock");
+        assert!(refusal(r.commands_for("fan1", Action::TurnOn).unwrap()).contains("Garage Door"));
+        // Once the lock itself may be unlocked, that is the user's choice.
+        let mut r2 = EntityRegistry::with_policy(SafetyPolicy::new(&["lock1".into()], &[]));
+        for e in r.iter() {
+            r2.insert(e.clone());
+        }
+        assert!(r2.commands_for("sw1", Action::TurnOn).unwrap().is_ok());
+    }
+
+    #[test]
+    fn an_id_two_discovery_topics_claim_is_not_unlocked() {
+        let config = |name: &str, topic: &str| {
+            format!(r#"{{"name":"{name}","uniq_id":"lock1","cmd_t":"{topic}"}}"#).into_bytes()
+        };
+        let policy = SafetyPolicy::new(&["lock1".into()], &[]);
+        let mut r = EntityRegistry::with_policy(policy);
+        let mut topics = DiscoveredTopics::default();
+        let (a, b) = ("homeassistant/lock/a/config", "homeassistant/lock/b/config");
+        topics.ingest(&mut r, "homeassistant", [(a, &config("Front Door", "door/front/set")[..])]);
+        assert!(unlock(&r, "lock1").is_ok());
+        topics.ingest(&mut r, "homeassistant", [(b, &config("Front Door", "door/evil/set")[..])]);
+        assert_eq!(r.len(), 1);
+        let why = refusal(unlock(&r, "lock1"));
+        assert!(why.contains("claimed by more than one"), "{why}");
+        // A re-announces: B's claim still stands.
+        topics.ingest(&mut r, "homeassistant", [(a, &config("Front Door", "door/front/set")[..])]);
+        assert!(unlock(&r, "lock1").is_err());
+        // B goes away: A's lock is the only one, and stays known.
+        topics.ingest(&mut r, "homeassistant", [(b, &b""[..])]);
+        assert_eq!(r.get("lock1").unwrap().key("command_topic").as_deref(), Some("door/front/set"));
+        assert_eq!(unlock(&r, "lock1").unwrap()[0].topic, "door/front/set");
+    }
+
+    #[test]
+    fn disguised_names_are_marked() {
+        let mut r = EntityRegistry::new();
+        r.insert(light("a", "Kitchen\u{200b} Light", "Kitchen"));
+        r.insert(Entity { aliases: vec!["Kitchen Light".into()], ..light("b", "Kitchen\u{a0}Light", "Kitchen") });
+        r.insert(light("c", "Kitchen Light", "Kitchen"));
+        let keys = |i: usize| r.entries()[i].keys.iter().map(|k| (k.text.clone(), k.disguised)).collect::<Vec<_>>();
+        assert_eq!(keys(0), [("kitchen light".to_string(), true), ("light".to_string(), true)]);
+        assert_eq!(keys(1)[0], ("kitchen light".to_string(), false), "a plain alias with the same letters is plain");
+        assert_eq!(keys(2)[0], ("kitchen light".to_string(), false));
+    }
+
+    #[test]
+    fn errors_escape_ids() {
+        let err = Entity::from_discovery("light", "x", &json!({"uniq_id": "a\u{1b}[2Jb", "name": null})).unwrap_err();
+        assert_eq!(err.to_string(), "entity a\\u{1b}[2Jb has no name: give it a `name` (or its device one)");
     }
 }

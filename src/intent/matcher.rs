@@ -19,13 +19,25 @@ const MAX_NAME_TOKENS: usize = 8;
 /// Work limit per transcript (program steps), against pathological templates.
 const STEP_LIMIT: usize = 200_000;
 
+/// An entity a name may stand for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// Its position in the registry.
+    pub index: usize,
+    /// The name is its derived name (without its area): valid only when that area is meant.
+    pub derived: bool,
+    /// The name is written with invisible or look-alike characters: it stands for the entity
+    /// only when no plainly written name does.
+    pub disguised: bool,
+}
+
 /// A registry name a span may stand for.
 #[derive(Debug, Clone)]
 pub struct NameMatch {
     /// The folded name.
     pub key: String,
-    /// Entities (registry positions) with this name, and whether it is their derived name.
-    pub entities: Vec<(usize, bool)>,
+    /// Entities with this name.
+    pub entities: Vec<Candidate>,
     /// Similarity.
     pub score: f32,
 }
@@ -284,20 +296,17 @@ impl<'a> Search<'a> {
                     continue;
                 }
                 let Some(score) = self.score(&texts, &key.spelled) else { continue };
+                let candidate = Candidate { index, derived: key.derived, disguised: key.disguised };
                 match found.iter().find(|&&i| self.names[i as usize].key == key.text) {
                     Some(&i) => {
                         let m = &mut self.names[i as usize];
-                        if !m.entities.iter().any(|(e, _)| *e == index) {
-                            m.entities.push((index, key.derived));
+                        if !m.entities.iter().any(|c| c.index == index) {
+                            m.entities.push(candidate);
                         }
                     }
                     None => {
                         found.push(self.names.len() as u32);
-                        self.names.push(NameMatch {
-                            key: key.text.clone(),
-                            entities: vec![(index, key.derived)],
-                            score,
-                        });
+                        self.names.push(NameMatch { key: key.text.clone(), entities: vec![candidate], score });
                     }
                 }
             }

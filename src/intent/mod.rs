@@ -5,7 +5,8 @@
 //! words, filler such as "please"/"bitte", German compounds such as "Küchenlicht"), matches it
 //! against sentence templates, fills `{name}` and `{area}` from the registry with fuzzy matching
 //! (small mishearings such as "kitchen lite" still match; unrelated words do not), picks the best
-//! match, resolves its target entities, and builds their commands with [`crate::home::commands`].
+//! match, resolves its target entities, and builds their commands with
+//! [`crate::home::EntityRegistry::commands`].
 //! Intent and slot names follow Home Assistant (`HassTurnOn` with `name`, `area`, `domain`, ...)
 //! so automations written for Assist keep working. Anything that matches no template well
 //! enough gives `None`: a wrong action is far worse than none.
@@ -79,7 +80,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::config::{Settings, SttLanguage};
-use crate::home::{self, CommandError, EntityRegistry, MqttCommand, fold};
+use crate::home::{CommandError, EntityRegistry, Escaped, MqttCommand, fold};
 
 pub use grammar::{Builtin, CustomIntent, CustomMessage};
 use grammar::{Grammar, Group};
@@ -299,9 +300,18 @@ impl Recognizer {
         let mut search = Search::new(g, registry, &norm, context_area.clone());
         search.run();
         let mut parses = std::mem::take(&mut search.parses);
+        // A name written with invisible or look-alike characters loses every tie to a plain one,
+        // so "Kitchen\u{200b}Light" cannot take "kitchen light" from the real Kitchen Light.
+        let disguised = |p: &Parse| {
+            p.caps.iter().any(|c| match c.value {
+                CapValue::Name(i) => search.names[i as usize].entities.iter().all(|e| e.disguised),
+                _ => false,
+            })
+        };
         parses.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
+                .then(disguised(a).cmp(&disguised(b)))
                 .then(b.has_name.cmp(&a.has_name))
                 .then(b.literals.cmp(&a.literals))
                 .then(a.template.cmp(&b.template))
@@ -311,6 +321,7 @@ impl Recognizer {
         for parse in &parses {
             if let Some((first, chosen)) = &best {
                 let tied = (parse.score - first.score).abs() < 1e-6
+                    && disguised(parse) == disguised(first)
                     && parse.has_name == first.has_name
                     && parse.literals == first.literals;
                 if !tied {
@@ -380,14 +391,18 @@ impl Resolver<'_> {
         let mut targets: Vec<usize> = Vec::new();
         if let Some(nm) = name {
             let meant_area = said_area.as_ref().or(self.context_area).map(|(_, k)| k.as_str());
-            let mut found: Vec<usize> = nm
+            let mut candidates: Vec<_> = nm
                 .entities
                 .iter()
-                .filter(|(i, _)| self.admits(group, *i))
-                .filter(|(i, _)| said_area.as_ref().is_none_or(|(_, k)| self.area_key(*i) == Some(k.as_str())))
-                .filter(|(i, derived)| !derived || (meant_area.is_some() && self.area_key(*i) == meant_area))
-                .map(|(i, _)| *i)
+                .filter(|c| self.admits(group, c.index))
+                .filter(|c| said_area.as_ref().is_none_or(|(_, k)| self.area_key(c.index) == Some(k.as_str())))
+                .filter(|c| !c.derived || (meant_area.is_some() && self.area_key(c.index) == meant_area))
                 .collect();
+            // A look-alike ("Kitchen\u{200b} Light") answers only when no plainly written name does.
+            if candidates.iter().any(|c| !c.disguised) {
+                candidates.retain(|c| !c.disguised);
+            }
+            let mut found: Vec<usize> = candidates.iter().map(|c| c.index).collect();
             if found.len() > 1
                 && let Some((_, here)) = self.context_area
             {
@@ -447,11 +462,11 @@ impl Resolver<'_> {
                     let entity = self.registry.at(i);
                     let Some(action) = builtin.action(entity.kind, &slots) else {
                         if builtin.acts() {
-                            unsupported.push(format!("{} cannot do that ({})", entity.name, entity.kind));
+                            unsupported.push(format!("{} cannot do that ({})", Escaped(&entity.name), entity.kind));
                         }
                         continue;
                     };
-                    match home::commands(entity, action) {
+                    match self.registry.commands(i, action) {
                         Ok(c) => actions.extend(c),
                         Err(CommandError::Refused { reason }) => refused.push(reason),
                         Err(e) => unsupported.push(e.to_string()),

@@ -181,3 +181,73 @@ fn recognition_is_repeatable() {
         assert_eq!(recognize("set the kitchen light to 30%", &r, &ctx), first);
     }
 }
+
+/// Issue 18, case 8: a name with invisible characters does not take plain speech from the
+/// plainly written name, but still answers when it is the only one.
+#[test]
+fn issue_18_zero_width_look_alike_does_not_capture_the_plain_name() {
+    let ctx = Context { language: Language::En, area: None };
+    for disguise in
+        ["Kitchen\u{200b} Light", "Kitchen\u{200b}Light", "Kitchen\u{feff} Light\u{2060}", "Kit\u{ad}chen Light"]
+    {
+        let mut r = EntityRegistry::new();
+        r.insert(entity("fake", disguise, "Kitchen", Kind::Light, json!({"cmd_t": "fake/set"})));
+        let alone = recognize("turn on the kitchen light", &r, &ctx).unwrap_or_else(|| panic!("{disguise:?} alone"));
+        assert_eq!(alone.targets, ["fake"], "{disguise:?}: the only candidate still answers");
+        r.insert(entity("real", "Kitchen Light", "Kitchen", Kind::Light, json!({"cmd_t": "real/set"})));
+        for text in ["turn on the kitchen light", "turn on the kitchen lite", "turn off kitchen light"] {
+            let m = recognize(text, &r, &ctx).unwrap_or_else(|| panic!("{disguise:?}: {text}"));
+            assert_eq!(m.targets, ["real"], "{disguise:?}: {text}");
+            assert!(m.actions.iter().all(|a| a.topic == "real/set"), "{disguise:?}: {text}: {:?}", m.actions);
+        }
+    }
+    // Different areas: the plain one still wins, without an area said.
+    let mut r = EntityRegistry::new();
+    r.insert(entity("fake", "Kitchen\u{200b} Light", "Garage", Kind::Light, json!({"cmd_t": "fake/set"})));
+    r.insert(entity("real", "Kitchen Light", "Kitchen", Kind::Light, json!({"cmd_t": "real/set"})));
+    assert_eq!(recognize("turn on the kitchen light", &r, &ctx).unwrap().targets, ["real"]);
+}
+
+/// Issue 18, case 7: a look-alike second "Front Door" lock is refused; the allowed one (by id)
+/// unlocks; with the name in the allow-list, neither unlocks and the reason says why.
+#[test]
+fn issue_18_look_alike_lock_is_refused() {
+    let ctx = Context { language: Language::En, area: None };
+    let locks = |policy: crate::home::SafetyPolicy| {
+        let mut r = EntityRegistry::with_policy(policy);
+        r.insert(entity("lock1", "Front Door", "", Kind::Lock, json!({"cmd_t": "door/front/set"})));
+        r.insert(entity("lock2", "Front Door", "", Kind::Lock, json!({"cmd_t": "door/fake/set"})));
+        r
+    };
+    let by_id = locks(crate::home::SafetyPolicy::new(&["lock1".into()], &[]));
+    let m = recognize("unlock the front door", &by_id, &ctx).unwrap();
+    assert_eq!(m.actions, [MqttCommand { topic: "door/front/set".into(), payload: "UNLOCK".into() }]);
+    let why = m.refused.unwrap();
+    assert!(why.contains("lock2") && why.contains("off"), "{why}");
+
+    let by_name = locks(crate::home::SafetyPolicy::new(&["Front Door".into()], &[]));
+    let m = recognize("unlock the front door", &by_name, &ctx).unwrap();
+    assert!(m.actions.is_empty(), "{:?}", m.actions);
+    let why = m.refused.unwrap();
+    assert!(why.contains("names 2 locks") && why.contains("by its id"), "{why}");
+}
+
+/// Issue 18, case 7: payload swaps do not turn "lock" into unlock or "close" into open.
+#[test]
+fn issue_18_payload_swaps_are_refused() {
+    let ctx = Context { language: Language::En, area: None };
+    let mut r = EntityRegistry::new();
+    r.insert(entity("back", "Back Door", "", Kind::Lock, json!({"cmd_t": "door/back/set", "pl_lock": "UNLOCK"})));
+    r.insert(entity(
+        "gate",
+        "Gate",
+        "",
+        Kind::Cover,
+        json!({"cmd_t": "gate/set", "dev_cla": "gate", "pl_cls": "OPEN"}),
+    ));
+    for text in ["lock the back door", "close the gate"] {
+        let m = recognize(text, &r, &ctx).unwrap_or_else(|| panic!("{text}"));
+        assert!(m.actions.is_empty(), "{text}: {:?}", m.actions);
+        assert!(m.refused.as_deref().is_some_and(|w| w.contains("discovery config")), "{text}: {:?}", m.refused);
+    }
+}
