@@ -7,6 +7,7 @@
 //! own source says so; an ERROR at every clean disconnect would only teach users to ignore errors.
 
 use std::fmt::Debug;
+use std::io::IsTerminal;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -23,7 +24,8 @@ pub fn init() {
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(BrokerQuirks)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        // Colours only on a terminal: journald and pipes get plain lines, not escape codes.
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()))
         .try_init();
 }
 

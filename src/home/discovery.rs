@@ -157,7 +157,8 @@ pub enum DiscoveryUpdate {
 /// Reads one message from `<prefix>/<component>/[<node_id>/]<object_id>/config` or the
 /// device-based `<prefix>/device/<id>/config` (components in `cmps`, each with its platform in
 /// `p`, sharing the device's other keys). Pure: the caller keeps which topic held which entities.
-/// Malformed JSON is an error for the caller to log and skip.
+/// Malformed JSON, and an entity with a value out of range ([`super::limits`]), is an error
+/// naming the topic for the caller to log and skip; it is [`super::printable`] already.
 pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<DiscoveryUpdate, String> {
     let Some(rest) = topic.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
         return Ok(DiscoveryUpdate::Ignore);
@@ -170,20 +171,22 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(DiscoveryUpdate::Remove);
     }
-    let value: Value = serde_json::from_slice(payload).map_err(|e| format!("{topic}: not JSON ({e})"))?;
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| super::printable(&format!("{topic}: not JSON ({e})")).into_owned())?;
     if component != "device" {
         return match super::Entity::from_discovery(component, object_id, &value) {
             Ok(entity) => Ok(DiscoveryUpdate::Set(vec![entity])),
             Err(super::EntityError::UnknownKind { .. }) => Ok(DiscoveryUpdate::Ignore),
-            Err(e) => Err(format!("{topic}: {e}")),
+            Err(e) => Err(super::printable(&format!("{topic}: {e}")).into_owned()),
         };
     }
-    let object = value.as_object().ok_or_else(|| format!("{topic}: not a JSON object"))?;
+    let object =
+        value.as_object().ok_or_else(|| super::printable(&format!("{topic}: not a JSON object")).into_owned())?;
     let components = object
         .get("cmps")
         .or_else(|| object.get("components"))
         .and_then(Value::as_object)
-        .ok_or_else(|| format!("{topic}: device-based config without `cmps`"))?;
+        .ok_or_else(|| super::printable(&format!("{topic}: device-based config without `cmps`")).into_owned())?;
     let shared: Map<String, Value> = object
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "cmps" | "components"))
@@ -204,7 +207,7 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
         match super::Entity::from_discovery(platform, object_id, &Value::Object(merged)) {
             Ok(entity) => entities.push(entity),
             Err(super::EntityError::UnknownKind { .. }) => {}
-            Err(e) => return Err(format!("{topic} ({object_id}): {e}")),
+            Err(e) => return Err(super::printable(&format!("{topic} ({object_id}): {e}")).into_owned()),
         }
     }
     Ok(DiscoveryUpdate::Set(entities))
