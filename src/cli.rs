@@ -233,7 +233,11 @@ fn threads_arg(text: &str) -> Result<u32, String> {
 
 /// `--threshold`: as `[wake] threshold`, strictly between 0 and 1.
 fn threshold_arg(text: &str) -> Result<f32, String> {
-    text.trim().parse().ok().filter(|t: &f32| *t > 0.0 && *t < 1.0).ok_or_else(|| "use a number between 0 and 1, e.g. 0.5".into())
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|t: &f32| *t > 0.0 && *t < 1.0)
+        .ok_or_else(|| "use a number between 0 and 1, e.g. 0.5".into())
 }
 
 /// `--refractory`: as `[wake] refractory`.

@@ -415,7 +415,8 @@ pub const STT_THREADS_RANGE: std::ops::RangeInclusive<u32> = 1..=64;
 /// A duration as a config file would write it: "0s", "200ms", "1.5s", "30m", "24h", "7d".
 pub fn show_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    let whole = |unit_ms: u128, unit: &str| (ms >= unit_ms && ms % unit_ms == 0).then(|| format!("{}{unit}", ms / unit_ms));
+    let whole =
+        |unit_ms: u128, unit: &str| (ms >= unit_ms && ms % unit_ms == 0).then(|| format!("{}{unit}", ms / unit_ms));
     whole(86_400_000, "d")
         .or_else(|| whole(3_600_000, "h"))
         .or_else(|| whole(60_000, "m"))
@@ -837,7 +838,13 @@ mod tests {
 
     #[test]
     fn issue18_out_of_range_numbers_name_the_key() {
-        for key in ["wake.refractory", "endpoint.end_silence", "endpoint.max_command", "endpoint.no_speech_timeout", "privacy.keep_for"] {
+        for key in [
+            "wake.refractory",
+            "endpoint.end_silence",
+            "endpoint.max_command",
+            "endpoint.no_speech_timeout",
+            "privacy.keep_for",
+        ] {
             let (section, name) = key.split_once('.').unwrap();
             for value in ["100000000000000000000s", "1e300d", "8d"] {
                 let err = parse(&format!("[{section}]\n{name} = \"{value}\"\n")).unwrap_err();
@@ -858,13 +865,18 @@ mod tests {
             let err = parse(&format!("[mqtt]\ndiscovery_prefix = \"{prefix}\"\n")).unwrap_err().to_string();
             assert!(err.contains("mqtt.discovery_prefix"), "{prefix:?}: {err}");
         }
-        assert_eq!(parse("[mqtt]\ndiscovery_prefix = \"ha/discovery\"\n").unwrap().mqtt.discovery_prefix, "ha/discovery");
+        assert_eq!(
+            parse("[mqtt]\ndiscovery_prefix = \"ha/discovery\"\n").unwrap().mqtt.discovery_prefix,
+            "ha/discovery"
+        );
         let err = parse("[mqtt]\nclient_id = \" \"\n").unwrap_err().to_string();
         assert!(err.contains("mqtt.client_id"), "{err}");
-        let err = parse("[[entity]]\nname = \"L\"\nkind = \"light\"\ncommand_topic = \"a/#\"\n").unwrap_err().to_string();
+        let err =
+            parse("[[entity]]\nname = \"L\"\nkind = \"light\"\ncommand_topic = \"a/#\"\n").unwrap_err().to_string();
         assert!(err.contains("entity.command_topic") && err.contains("wildcard"), "{err}");
         let deep = vec!["a"; 201].join("/");
-        let err = parse(&format!("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\ntopic = \"{deep}\"\n")).unwrap_err();
+        let err =
+            parse(&format!("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\ntopic = \"{deep}\"\n")).unwrap_err();
         assert!(err.to_string().contains("intent.custom.topic") && err.to_string().contains("201 levels"), "{err}");
     }
 

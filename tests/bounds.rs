@@ -179,12 +179,21 @@ fn issue18_case5_truncated_real_model_fails_in_doctor_and_at_start() {
     std::fs::write(&padded, longer).unwrap();
     assert_eq!(
         listed_problem(&padded),
-        format!("not a whisper.cpp model: 7 bytes follow the last tensor (at offset {}); the file is damaged or not a ggml model", bytes.len())
+        format!(
+            "not a whisper.cpp model: 7 bytes follow the last tensor (at offset {}); the file is damaged or not a ggml model",
+            bytes.len()
+        )
     );
     // And the real one passes.
     let out = hearth(&["model", "list", "--dir", support::models_dir().to_str().unwrap()]);
     let listing = stdout(&out);
-    assert!(listing.lines().any(|l| l.starts_with("ggml-tiny.en.bin ") && l.ends_with("tiny, English-only, f16, 51864 tokens, 4+4 layers")), "{listing}");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("ggml-tiny.en.bin ")
+                && l.ends_with("tiny, English-only, f16, 51864 tokens, 4+4 layers")),
+        "{listing}"
+    );
 }
 
 // ---- case 6: --threads ----
@@ -231,7 +240,10 @@ async fn issue18_case8_devices_escapes_names_checks_ranges_and_lists_numeric_top
         ("homeassistant/light/zero/config", r#"{"name":"Zero Scale","cmd_t":"z/set","schema":"json","bri_scl":0}"#),
         ("homeassistant/light/neg/config", r#"{"name":"Negative Scale","cmd_t":"n/set","brightness_scale":-5}"#),
         ("homeassistant/light/huge/config", r#"{"name":"Huge Scale","cmd_t":"h/set","brightness_scale":1e308}"#),
-        ("homeassistant/fan/fan/config", r#"{"name":"Upside Fan","cmd_t":"f/set","pct_cmd_t":"f/p","spd_rng_min":5,"spd_rng_max":2}"#),
+        (
+            "homeassistant/fan/fan/config",
+            r#"{"name":"Upside Fan","cmd_t":"f/set","pct_cmd_t":"f/p","spd_rng_min":5,"spd_rng_max":2}"#,
+        ),
         ("homeassistant/climate/trv/config", r#"{"name":"Odd TRV","temp_cmd_t":"c/t","min_temp":30,"max_temp":10}"#),
         ("homeassistant/switch/list/config", r#"{"name":"List Topic","cmd_t":["a","b"]}"#),
         ("homeassistant/light/ok/config", r#"{"name":"Good Light","cmd_t":"g/set","schema":"json","bri_scl":254}"#),
@@ -241,9 +253,8 @@ async fn issue18_case8_devices_escapes_names_checks_ranges_and_lists_numeric_top
     }
     let dir = support::tempdir();
     let config = write_config(dir.path(), &format!("[mqtt]\nhost = \"127.0.0.1\"\nport = {}\n", broker.port()));
-    let out = tokio::task::spawn_blocking(move || hearth(&["devices", "--config", config.to_str().unwrap()]))
-        .await
-        .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || hearth(&["devices", "--config", config.to_str().unwrap()])).await.unwrap();
     let (listing, err) = (stdout(&out), stderr(&out));
     assert!(out.status.success(), "{err}");
     let mut lines: Vec<&str> = listing.lines().collect();

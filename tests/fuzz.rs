@@ -26,29 +26,122 @@ fn cases(cases: u32) -> Config {
 
 /// Text that tends to matter to the parsers: templates, payloads, schemas, units, escapes.
 const WORDS: &[&str] = &[
-    "", "~", "~/set", "/", "+", "#", "\u{0}", "\n", "\u{1b}[2J", "ON", "OFF", "json", "default", "basic", "template",
-    "brightness", "first", "last", "garage", "gate", "blind", "heat", "off", "cool", "onoff", "true", "yes", "254",
-    "-1", "1e308", "NaN", "{{ value }}", "{{ value | int }}", "{{value|float}}", "{{", "}}", "{{ value * 2 }}",
-    "{% if %}", "{{}}", "{{{}}}", "Küche", "💡", "light", "switch", "cover", "climate", "lock", "valve", "fan",
+    "",
+    "~",
+    "~/set",
+    "/",
+    "+",
+    "#",
+    "\u{0}",
+    "\n",
+    "\u{1b}[2J",
+    "ON",
+    "OFF",
+    "json",
+    "default",
+    "basic",
+    "template",
+    "brightness",
+    "first",
+    "last",
+    "garage",
+    "gate",
+    "blind",
+    "heat",
+    "off",
+    "cool",
+    "onoff",
+    "true",
+    "yes",
+    "254",
+    "-1",
+    "1e308",
+    "NaN",
+    "{{ value }}",
+    "{{ value | int }}",
+    "{{value|float}}",
+    "{{",
+    "}}",
+    "{{ value * 2 }}",
+    "{% if %}",
+    "{{}}",
+    "{{{}}}",
+    "Küche",
+    "💡",
+    "light",
+    "switch",
+    "cover",
+    "climate",
+    "lock",
+    "valve",
+    "fan",
 ];
 
 /// Discovery keys, abbreviated and spelled out, plus the structural ones.
 const KEYS: &[&str] = &[
-    "name", "unique_id", "uniq_id", "~", "command_topic", "cmd_t", "state_topic", "schema", "brightness",
-    "brightness_scale", "bri_scl", "brightness_command_topic", "bri_cmd_t", "brightness_command_template",
-    "on_command_type", "payload_on", "pl_on", "payload_off", "payload_open", "payload_close", "payload_stop",
-    "payload_lock", "payload_unlock", "payload_press", "command_template", "supported_color_modes",
-    "percentage_command_topic", "pct_cmd_t", "percentage_command_template", "speed_range_min", "speed_range_max",
-    "set_position_topic", "set_position_template", "position_open", "position_closed", "reports_position",
-    "device_class", "dev_cla", "temperature_command_topic", "temperature_command_template", "min_temp",
-    "max_temp", "temp_step", "power_command_topic", "mode_command_topic", "modes", "device", "dev", "p", "platform",
-    "cmps", "components", "ids", "sa", "suggested_area",
+    "name",
+    "unique_id",
+    "uniq_id",
+    "~",
+    "command_topic",
+    "cmd_t",
+    "state_topic",
+    "schema",
+    "brightness",
+    "brightness_scale",
+    "bri_scl",
+    "brightness_command_topic",
+    "bri_cmd_t",
+    "brightness_command_template",
+    "on_command_type",
+    "payload_on",
+    "pl_on",
+    "payload_off",
+    "payload_open",
+    "payload_close",
+    "payload_stop",
+    "payload_lock",
+    "payload_unlock",
+    "payload_press",
+    "command_template",
+    "supported_color_modes",
+    "percentage_command_topic",
+    "pct_cmd_t",
+    "percentage_command_template",
+    "speed_range_min",
+    "speed_range_max",
+    "set_position_topic",
+    "set_position_template",
+    "position_open",
+    "position_closed",
+    "reports_position",
+    "device_class",
+    "dev_cla",
+    "temperature_command_topic",
+    "temperature_command_template",
+    "min_temp",
+    "max_temp",
+    "temp_step",
+    "power_command_topic",
+    "mode_command_topic",
+    "modes",
+    "device",
+    "dev",
+    "p",
+    "platform",
+    "cmps",
+    "components",
+    "ids",
+    "sa",
+    "suggested_area",
 ];
 
 fn special_f64() -> impl Strategy<Value = f64> {
     prop_oneof![
         any::<f64>(),
-        prop::sample::select(vec![0.0, -0.0, -1.0, 0.5, 1.0, 100.0, 254.0, 255.0, 65_535.0, 65_536.0, 1e20, 1e308, -1e308]),
+        prop::sample::select(vec![
+            0.0, -0.0, -1.0, 0.5, 1.0, 100.0, 254.0, 255.0, 65_535.0, 65_536.0, 1e20, 1e308, -1e308
+        ]),
     ]
 }
 
@@ -80,11 +173,20 @@ fn json_config() -> impl Strategy<Value = Map<String, Value>> {
     let random = prop::collection::btree_map(prop::sample::select(KEYS).prop_map(str::to_string), json_value(), 0..5);
     let numbers = prop::collection::btree_map(
         prop::sample::select(vec![
-            "brightness_scale", "speed_range_min", "speed_range_max", "position_open", "position_closed",
-            "min_temp", "max_temp", "temp_step",
+            "brightness_scale",
+            "speed_range_min",
+            "speed_range_max",
+            "position_open",
+            "position_closed",
+            "min_temp",
+            "max_temp",
+            "temp_step",
         ])
         .prop_map(str::to_string),
-        prop_oneof![json_leaf(), special_f64().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number))],
+        prop_oneof![
+            json_leaf(),
+            special_f64().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number))
+        ],
         0..4,
     );
     (prop::bool::weighted(0.85), "[A-Za-z ]{1,12}", numbers, random).prop_map(|(plain, name, numbers, random)| {
@@ -92,8 +194,13 @@ fn json_config() -> impl Strategy<Value = Map<String, Value>> {
         if plain {
             m.insert("name".into(), Value::String(name));
             for key in [
-                "command_topic", "brightness_command_topic", "percentage_command_topic", "set_position_topic",
-                "temperature_command_topic", "mode_command_topic", "power_command_topic",
+                "command_topic",
+                "brightness_command_topic",
+                "percentage_command_topic",
+                "set_position_topic",
+                "temperature_command_topic",
+                "mode_command_topic",
+                "power_command_topic",
             ] {
                 m.insert(key.into(), Value::String(format!("dev/{key}")));
             }
@@ -134,15 +241,25 @@ fn action() -> impl Strategy<Value = Action> {
 fn toml_value() -> impl Strategy<Value = String> {
     let number = prop_oneof![
         any::<f64>().prop_map(|f| f.to_string()),
-        prop::sample::select(vec!["100000000000000000000", "1e400", "1e20", "-0", "0", "0.0000001", "18446744073709551616", "nan"])
-            .prop_map(str::to_string),
+        prop::sample::select(vec![
+            "100000000000000000000",
+            "1e400",
+            "1e20",
+            "-0",
+            "0",
+            "0.0000001",
+            "18446744073709551616",
+            "nan"
+        ])
+        .prop_map(str::to_string),
         any::<u32>().prop_map(|n| n.to_string()),
     ];
     let unit = prop::sample::select(vec!["ms", "s", "m", "min", "h", "d", "x", "", " s", "S"]);
     prop_oneof![
         (number.clone(), unit).prop_map(|(n, u)| format!("\"{n}{u}\"")),
         any::<i64>().prop_map(|n| n.to_string()),
-        prop::sample::select(vec!["nan", "inf", "-inf", "1e308", "-1e308", "0.0", "1.5", "0", "65536", "-1"]).prop_map(str::to_string),
+        prop::sample::select(vec!["nan", "inf", "-inf", "1e308", "-1e308", "0.0", "1.5", "0", "65536", "-1"])
+            .prop_map(str::to_string),
         any::<bool>().prop_map(|b| b.to_string()),
         "\\PC{0,16}".prop_map(|s| toml::Value::String(s).to_string()),
         prop::sample::select(WORDS).prop_map(|w| toml::Value::String(w.to_string()).to_string()),
@@ -196,16 +313,44 @@ const CONFIG_KEYS: &[(&str, &str, Ty)] = &[
 fn typed_value(ty: Ty) -> BoxedStrategy<String> {
     let number = prop_oneof![
         any::<f64>().prop_map(|f| f.to_string()),
-        prop::sample::select(vec!["100000000000000000000", "1e400", "1e20", "0", "0.2", "0.7", "2", "10", "30", "31", "0.0000001"])
-            .prop_map(str::to_string),
+        prop::sample::select(vec![
+            "100000000000000000000",
+            "1e400",
+            "1e20",
+            "0",
+            "0.2",
+            "0.7",
+            "2",
+            "10",
+            "30",
+            "31",
+            "0.0000001"
+        ])
+        .prop_map(str::to_string),
         (0u32..100_000).prop_map(|n| n.to_string()),
     ];
     let unit = prop::sample::select(vec!["ms", "s", "m", "min", "h", "d", "x", " s"]);
     let typed = match ty {
         Ty::Duration => (number, unit).prop_map(|(n, u)| format!("\"{n}{u}\"")).boxed(),
         Ty::Text => prop_oneof![
-            prop::sample::select(vec!["en", "de", "auto", "fr", "discard", "log", "keep", "hey_jarvis", "kitchen", "homeassistant", "a/b", "#", "+", "", "ha/"])
-                .prop_map(|w| toml::Value::String(w.to_string()).to_string()),
+            prop::sample::select(vec![
+                "en",
+                "de",
+                "auto",
+                "fr",
+                "discard",
+                "log",
+                "keep",
+                "hey_jarvis",
+                "kitchen",
+                "homeassistant",
+                "a/b",
+                "#",
+                "+",
+                "",
+                "ha/"
+            ])
+            .prop_map(|w| toml::Value::String(w.to_string()).to_string()),
             "\\PC{0,16}".prop_map(|s| toml::Value::String(s).to_string()),
         ]
         .boxed(),
@@ -216,8 +361,10 @@ fn typed_value(ty: Ty) -> BoxedStrategy<String> {
         .prop_map(|n| n.to_string())
         .boxed(),
         Ty::Number => prop_oneof![
-            prop::sample::select(vec!["nan", "inf", "-inf", "1e308", "0.0", "0.5", "1.0", "100.0", "100.5", "-1.0", "1", "0"])
-                .prop_map(str::to_string),
+            prop::sample::select(vec![
+                "nan", "inf", "-inf", "1e308", "0.0", "0.5", "1.0", "100.0", "100.5", "-1.0", "1", "0"
+            ])
+            .prop_map(str::to_string),
             any::<f64>().prop_map(|f| format!("{f:?}")),
         ]
         .boxed(),
@@ -236,8 +383,20 @@ fn config_text() -> impl Strategy<Value = String> {
         0..8,
     );
     let entity_keys = prop::sample::select(vec![
-        "aliases", "area", "command_topic", "schema", "allow_unlock", "brightness_scale", "speed_range_min",
-        "speed_range_max", "position_open", "position_closed", "min_temp", "max_temp", "temp_step", "cmd_t",
+        "aliases",
+        "area",
+        "command_topic",
+        "schema",
+        "allow_unlock",
+        "brightness_scale",
+        "speed_range_min",
+        "speed_range_max",
+        "position_open",
+        "position_closed",
+        "min_temp",
+        "max_temp",
+        "temp_step",
+        "cmd_t",
     ]);
     let entity = (
         prop::sample::select(WORDS),
@@ -346,7 +505,8 @@ fn wav_bytes() -> impl Strategy<Value = Vec<u8>> {
         1 => prop::sample::select(vec![0u32, 1, 7_999, 192_001]),
         1 => any::<u32>(),
     ];
-    let bits = prop_oneof![6 => prop::sample::select(vec![8u16, 16, 24, 32]), 1 => prop::sample::select(vec![64u16, 0, 12])];
+    let bits =
+        prop_oneof![6 => prop::sample::select(vec![8u16, 16, 24, 32]), 1 => prop::sample::select(vec![64u16, 0, 12])];
     let data = prop::collection::vec(any::<u8>(), 0..3_000);
     let consistent = prop::bool::weighted(0.75);
     (tag, channels, rate, bits, data, any::<bool>(), any::<bool>(), consistent).prop_map(
@@ -398,19 +558,18 @@ fn wav_bytes() -> impl Strategy<Value = Vec<u8>> {
 fn mutated(bytes: impl Strategy<Value = Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
     let edits = prop_oneof![2 => Just(Vec::new()), 1 => prop::collection::vec((0usize..80, any::<u8>()), 1..4)];
     let cut = prop_oneof![3 => Just(None), 1 => any::<prop::sample::Index>().prop_map(Some)];
-    (bytes, edits, cut)
-        .prop_map(|(mut bytes, edits, cut)| {
-            for (at, b) in edits {
-                if at < bytes.len() {
-                    bytes[at] = b;
-                }
+    (bytes, edits, cut).prop_map(|(mut bytes, edits, cut)| {
+        for (at, b) in edits {
+            if at < bytes.len() {
+                bytes[at] = b;
             }
-            if let Some(cut) = cut {
-                let len = cut.index(bytes.len() + 1);
-                bytes.truncate(len);
-            }
-            bytes
-        })
+        }
+        if let Some(cut) = cut {
+            let len = cut.index(bytes.len() + 1);
+            bytes.truncate(len);
+        }
+        bytes
+    })
 }
 
 fn read_wav_bytes(dir: &Path, bytes: &[u8]) {
@@ -418,7 +577,12 @@ fn read_wav_bytes(dir: &Path, bytes: &[u8]) {
     std::fs::write(&path, bytes).unwrap();
     if let Ok(samples) = hearth::audio::read_wav(&path) {
         // Whatever was decoded is no longer than the file's bytes could hold at 8 kHz, 8-bit.
-        assert!(samples.len() as u64 <= bytes.len() as u64 * 2 + 16_000, "{} samples from {} bytes", samples.len(), bytes.len());
+        assert!(
+            samples.len() as u64 <= bytes.len() as u64 * 2 + 16_000,
+            "{} samples from {} bytes",
+            samples.len(),
+            bytes.len()
+        );
     }
 }
 
@@ -515,9 +679,22 @@ proptest! {
 
 fn topic() -> impl Strategy<Value = String> {
     let segment = prop::sample::select(vec![
-        "homeassistant", "light", "switch", "cover", "device", "lock", "config", "x", "node", "", "+", "#", "status",
+        "homeassistant",
+        "light",
+        "switch",
+        "cover",
+        "device",
+        "lock",
+        "config",
+        "x",
+        "node",
+        "",
+        "+",
+        "#",
+        "status",
     ]);
-    let component = prop::sample::select(vec!["light", "fan", "climate", "valve", "switch", "cover", "lock", "scene", "weather"]);
+    let component =
+        prop::sample::select(vec!["light", "fan", "climate", "valve", "switch", "cover", "lock", "scene", "weather"]);
     prop_oneof![
         1 => prop::collection::vec(segment, 0..6).prop_map(|s| s.join("/")),
         4 => (component.clone(), "[a-z0-9_]{1,6}").prop_map(|(k, o)| format!("homeassistant/{k}/{o}/config")),
@@ -528,15 +705,17 @@ fn topic() -> impl Strategy<Value = String> {
 }
 
 fn payload() -> impl Strategy<Value = Vec<u8>> {
-    let component = (prop::sample::select(vec!["light", "switch", "fan", "cover", "climate", "lock", "valve", "x"]), json_config())
-        .prop_map(|(p, mut c)| {
-            c.insert("p".into(), Value::String(p.into()));
-            Value::Object(c)
+    let component =
+        (prop::sample::select(vec!["light", "switch", "fan", "cover", "climate", "lock", "valve", "x"]), json_config())
+            .prop_map(|(p, mut c)| {
+                c.insert("p".into(), Value::String(p.into()));
+                Value::Object(c)
+            });
+    let device =
+        (json_config(), prop::collection::btree_map("[a-z]{1,3}", component, 0..4)).prop_map(|(mut d, cmps)| {
+            d.insert("cmps".into(), Value::Object(cmps.into_iter().collect()));
+            serde_json::to_vec(&Value::Object(d)).unwrap()
         });
-    let device = (json_config(), prop::collection::btree_map("[a-z]{1,3}", component, 0..4)).prop_map(|(mut d, cmps)| {
-        d.insert("cmps".into(), Value::Object(cmps.into_iter().collect()));
-        serde_json::to_vec(&Value::Object(d)).unwrap()
-    });
     prop_oneof![
         4 => json_config().prop_map(|c| serde_json::to_vec(&Value::Object(c)).unwrap()),
         2 => device,

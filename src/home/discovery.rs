@@ -171,8 +171,8 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(DiscoveryUpdate::Remove);
     }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| super::printable(&format!("{topic}: not JSON ({e})")).into_owned())?;
+    let value: Value = serde_json::from_slice(payload)
+        .map_err(|e| super::printable(&format!("{topic}: not JSON ({e})")).into_owned())?;
     if component != "device" {
         return match super::Entity::from_discovery(component, object_id, &value) {
             Ok(entity) => Ok(DiscoveryUpdate::Set(vec![entity])),

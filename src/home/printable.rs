@@ -7,7 +7,8 @@ use std::borrow::Cow;
 /// newline, tab, ...), the Unicode line and paragraph separators, and the bidirectional
 /// overrides that make text display in an order other than its own.
 fn needs_escape(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with every character [`needs_escape`] names written as an escape (`\n`, `\t`, `\r`,

@@ -28,7 +28,9 @@ pub enum BadModel {
     #[error("{0}")]
     Hparams(String),
     /// The file ends inside the header, filters, vocabulary or a tensor.
-    #[error("truncated: {what} needs {needed} bytes at offset {offset}, but the file ends at {len}; download or import it again")]
+    #[error(
+        "truncated: {what} needs {needed} bytes at offset {offset}, but the file ends at {len}; download or import it again"
+    )]
     Truncated {
         /// What was being read ("the mel filters", "tensor encoder.conv1.weight", ...).
         what: String,

@@ -505,7 +505,10 @@ fn check_accepts_imports_and_rejects_damaged_files() {
         check_file(&path).unwrap_err().to_string()
     };
     let half = problem("half.bin", &bytes[..bytes.len() / 2]);
-    assert!(half.starts_with("truncated: ") && half.contains(&format!("the file ends at {}", bytes.len() / 2)), "{half}");
+    assert!(
+        half.starts_with("truncated: ") && half.contains(&format!("the file ends at {}", bytes.len() / 2)),
+        "{half}"
+    );
     let mut longer = bytes.clone();
     longer.extend_from_slice(b"junk");
     assert!(problem("longer.bin", &longer).starts_with("4 bytes follow the last tensor"));
