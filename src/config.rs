@@ -400,6 +400,37 @@ pub struct Settings {
 /// The default model path, relative to the config file's folder (or the working directory).
 pub const DEFAULT_MODEL: &str = "models/ggml-tiny.en.bin";
 
+/// `[wake] refractory`: none at all up to a minute (longer would swallow the next command).
+pub const REFRACTORY_RANGE: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(60));
+/// `[endpoint] end_silence`: shorter cuts words at a breath, longer feels unresponsive.
+pub const END_SILENCE_RANGE: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(5));
+/// `[endpoint] max_command`: whisper's window is 30 s.
+pub const MAX_COMMAND_RANGE: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(30));
+/// `[endpoint] no_speech_timeout`.
+pub const NO_SPEECH_TIMEOUT_RANGE: (Duration, Duration) = (Duration::from_millis(500), Duration::from_secs(30));
+/// `[privacy] keep_for`: kept transcripts live in memory for a week at most.
+pub const KEEP_FOR_RANGE: (Duration, Duration) = (Duration::ZERO, Duration::from_secs(7 * 86_400));
+/// `[stt] threads` and `--threads`. The loader further caps the count at the cores available
+/// ([`crate::stt::available_cores`]), because whisper.cpp's pool busy-waits.
+pub const STT_THREADS_RANGE: std::ops::RangeInclusive<u32> = 1..=64;
+
+/// A duration as a config file would write it: "0s", "200ms", "1.5s", "30m", "24h", "7d".
+pub fn show_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    let whole = |unit_ms: u128, unit: &str| {
+        (ms >= unit_ms && ms.is_multiple_of(unit_ms)).then(|| format!("{}{unit}", ms / unit_ms))
+    };
+    whole(86_400_000, "d")
+        .or_else(|| whole(3_600_000, "h"))
+        .or_else(|| whole(60_000, "m"))
+        .or_else(|| whole(1000, "s"))
+        .unwrap_or_else(|| match ms {
+            0 => "0s".to_string(),
+            1..1000 => format!("{ms}ms"),
+            _ => format!("{}s", d.as_secs_f64()),
+        })
+}
+
 impl RawConfig {
     /// Parses TOML text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
@@ -426,31 +457,30 @@ impl RawConfig {
         if !(threshold > 0.0 && threshold < 1.0) {
             return Err(bad("wake.threshold", threshold.to_string(), "use a number between 0 and 1, e.g. 0.5"));
         }
-        let refractory_text = self.wake.refractory.unwrap_or_else(|| "2s".into());
-        let refractory = parse_duration(&refractory_text).ok_or_else(|| {
-            bad("wake.refractory", format!("{refractory_text:?}"), "write a duration such as \"2s\" or \"1500ms\"")
-        })?;
-
-        let duration = |key: &'static str, text: Option<String>, default: &str, min: f64, max: f64| {
+        let duration = |key: &'static str, text: Option<String>, default: &str, (min, max): (Duration, Duration)| {
             let text = text.unwrap_or_else(|| default.into());
             match parse_duration(&text) {
-                Some(d) if (min..=max).contains(&d.as_secs_f64()) => Ok(d),
+                Some(d) if (min..=max).contains(&d) => Ok(d),
                 _ => Err(bad(
                     key,
                     format!("{text:?}"),
-                    &format!("write a duration from {min}s to {max}s, such as \"{default}\""),
+                    &format!(
+                        "write a duration from {} to {}, such as \"{default}\" (units: ms, s, m, h, d)",
+                        show_duration(min),
+                        show_duration(max)
+                    ),
                 )),
             }
         };
+        let refractory = duration("wake.refractory", self.wake.refractory, "2s", REFRACTORY_RANGE)?;
         let endpoint = EndpointSettings {
-            end_silence: duration("endpoint.end_silence", self.endpoint.end_silence, "0.7s", 0.2, 5.0)?,
-            max_command: duration("endpoint.max_command", self.endpoint.max_command, "10s", 1.0, 30.0)?,
+            end_silence: duration("endpoint.end_silence", self.endpoint.end_silence, "0.7s", END_SILENCE_RANGE)?,
+            max_command: duration("endpoint.max_command", self.endpoint.max_command, "10s", MAX_COMMAND_RANGE)?,
             no_speech_timeout: duration(
                 "endpoint.no_speech_timeout",
                 self.endpoint.no_speech_timeout,
                 "4s",
-                0.5,
-                30.0,
+                NO_SPEECH_TIMEOUT_RANGE,
             )?,
         };
 
@@ -458,11 +488,15 @@ impl RawConfig {
         let stt_language = SttLanguage::parse(&stt_lang_text)
             .ok_or_else(|| bad("stt.language", format!("{stt_lang_text:?}"), "use \"en\", \"de\" or \"auto\""))?;
         let threads = self.stt.threads.unwrap_or(2);
-        if threads == 0 || threads > 64 {
+        if !STT_THREADS_RANGE.contains(&threads) {
             return Err(bad(
                 "stt.threads",
                 threads.to_string(),
-                "use 1 to the number of free cores (2 on a Pi 4 leaves cores for capture and wake word)",
+                &format!(
+                    "use {} to {} and at most the cores this machine has (2 on a Pi 4 leaves cores for capture and wake word)",
+                    STT_THREADS_RANGE.start(),
+                    STT_THREADS_RANGE.end()
+                ),
             ));
         }
         let intent_lang_text = self.intent.language.unwrap_or_else(|| "en".into());
@@ -472,11 +506,14 @@ impl RawConfig {
         };
 
         let site_id = self.site.id.unwrap_or_else(|| "default".into());
-        if site_id.is_empty() || !site_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if site_id.is_empty()
+            || site_id.len() > 64
+            || !site_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(bad(
                 "site.id",
                 format!("{site_id:?}"),
-                "use letters, digits, '_' or '-' only (it becomes part of MQTT topics)",
+                "use up to 64 letters, digits, '_' or '-' (it becomes part of MQTT topics)",
             ));
         }
 
@@ -493,10 +530,7 @@ impl RawConfig {
                 ));
             }
         };
-        let keep_for_text = self.privacy.keep_for.unwrap_or_else(|| "24h".into());
-        let keep_for = parse_duration(&keep_for_text).ok_or_else(|| {
-            bad("privacy.keep_for", format!("{keep_for_text:?}"), "write a duration such as \"24h\" or \"30m\"")
-        })?;
+        let keep_for = duration("privacy.keep_for", self.privacy.keep_for, "24h", KEEP_FOR_RANGE)?;
 
         let port = self.mqtt.port.unwrap_or(1883);
         if port == 0 {
@@ -510,7 +544,32 @@ impl RawConfig {
                 "credentials and TLS need the host of your broker; without a host Hearth runs its own broker on 127.0.0.1",
             ));
         }
+        let discovery_prefix = self.mqtt.discovery_prefix.unwrap_or_else(|| "homeassistant".into());
+        if let Some(problem) = topic_problem(&discovery_prefix).or_else(|| {
+            discovery_prefix.ends_with('/').then(|| "it ends with '/' (Hearth adds the '/' itself)".to_string())
+        }) {
+            return Err(bad(
+                "mqtt.discovery_prefix",
+                format!("{discovery_prefix:?}"),
+                &format!("{problem}; use Home Assistant's discovery prefix, normally \"homeassistant\""),
+            ));
+        }
+        let client_id = self.mqtt.client_id.unwrap_or_else(|| format!("hearth-{site_id}"));
+        if client_id.trim().is_empty() || client_id.chars().any(char::is_control) || client_id.len() > 256 {
+            return Err(bad(
+                "mqtt.client_id",
+                format!("{client_id:?}"),
+                "use a short name of printable characters that no other MQTT client uses, e.g. \"hearth-kitchen\"",
+            ));
+        }
         for (i, e) in self.entity.iter().enumerate() {
+            if let Some(problem) = e.command_topic.as_deref().and_then(topic_problem) {
+                return Err(bad(
+                    "entity.command_topic",
+                    format!("{:?} (entity #{} {:?})", e.command_topic.as_deref().unwrap_or_default(), i + 1, e.name),
+                    &format!("{problem}; give the exact topic the device listens on"),
+                ));
+            }
             if e.name.trim().is_empty() {
                 return Err(bad(
                     "entity.name",
@@ -546,6 +605,13 @@ impl RawConfig {
                     "built-in intents command the matched devices themselves; give your intent its own name to publish a message",
                 ));
             }
+            if let Some(problem) = c.topic.as_deref().and_then(topic_problem) {
+                return Err(bad(
+                    "intent.custom.topic",
+                    format!("{:?} (intent {what})", c.topic.as_deref().unwrap_or_default()),
+                    &format!("{problem}; give the one topic the message is published to"),
+                ));
+            }
             if c.payload.is_some() && c.topic.is_none() {
                 return Err(bad("intent.custom.payload", what, "add the `topic` the payload is published to"));
             }
@@ -574,8 +640,8 @@ impl RawConfig {
                 tls_ca: self.mqtt.tls_ca.map(resolve),
                 tls_cert: self.mqtt.tls_cert.map(resolve),
                 tls_key: self.mqtt.tls_key.map(resolve),
-                client_id: self.mqtt.client_id.unwrap_or_else(|| format!("hearth-{site_id}")),
-                discovery_prefix: self.mqtt.discovery_prefix.unwrap_or_else(|| "homeassistant".into()),
+                client_id,
+                discovery_prefix,
             },
             site_id,
             site_area: self.site.area,
@@ -626,6 +692,29 @@ impl Settings {
     }
 }
 
+/// Longest MQTT topic in bytes (the protocol's length field is 16 bits).
+const MAX_TOPIC_BYTES: usize = 65_535;
+/// Most topic levels brokers take (Mosquitto refuses deeper topics and drops the connection).
+const MAX_TOPIC_LEVELS: usize = 200;
+
+/// Why `topic` cannot be published to (or be a discovery prefix), or `None` when it can:
+/// MQTT forbids empty topics, wildcards and U+0000 in topic names; brokers refuse over-long ones.
+fn topic_problem(topic: &str) -> Option<String> {
+    if topic.is_empty() {
+        Some("it is empty".into())
+    } else if topic.contains(['+', '#']) {
+        Some("it contains an MQTT wildcard ('+' or '#'), which only subscriptions may use".into())
+    } else if topic.chars().any(char::is_control) {
+        Some("it contains a control character (such as U+0000 or a newline)".into())
+    } else if topic.len() > MAX_TOPIC_BYTES {
+        Some(format!("it is {} bytes long; MQTT topics hold at most {MAX_TOPIC_BYTES}", topic.len()))
+    } else if topic.split('/').count() > MAX_TOPIC_LEVELS {
+        Some(format!("it has {} levels; brokers take at most {MAX_TOPIC_LEVELS}", topic.split('/').count()))
+    } else {
+        None
+    }
+}
+
 /// Parses "1500ms", "2s", "1.5s", "30m", "24h", "2d"; `None` when malformed.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
@@ -643,7 +732,8 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "d" => value * 86400.0,
         _ => return None,
     };
-    Some(Duration::from_secs_f64(seconds))
+    // Out-of-range values (1e20 s is more than a `Duration` holds) are malformed too.
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 #[cfg(test)]
@@ -750,6 +840,61 @@ mod tests {
     }
 
     #[test]
+    fn issue18_out_of_range_numbers_name_the_key() {
+        for key in [
+            "wake.refractory",
+            "endpoint.end_silence",
+            "endpoint.max_command",
+            "endpoint.no_speech_timeout",
+            "privacy.keep_for",
+        ] {
+            let (section, name) = key.split_once('.').unwrap();
+            for value in ["100000000000000000000s", "1e300d", "8d"] {
+                let err = parse(&format!("[{section}]\n{name} = \"{value}\"\n")).unwrap_err();
+                assert!(matches!(&err, ConfigError::Value { key: k, .. } if *k == key), "{key} = {value}: {err}");
+                assert!(err.to_string().contains("write a duration from"), "{err}");
+            }
+        }
+        let err = parse("[wake]\nrefractory = \"61s\"\n").unwrap_err().to_string();
+        assert!(err.contains("from 0s to 1m"), "{err}");
+        assert_eq!(parse("[wake]\nrefractory = \"0s\"\n").unwrap().wake.refractory, Duration::ZERO);
+        assert_eq!(parse("[privacy]\nkeep_for = \"7d\"\n").unwrap().privacy.keep_for, KEEP_FOR_RANGE.1);
+        for threads in [0, 65, 1000] {
+            let err = parse(&format!("[stt]\nthreads = {threads}\n")).unwrap_err().to_string();
+            assert!(err.contains("stt.threads") && err.contains("1 to 64"), "{err}");
+        }
+        assert_eq!(parse("[stt]\nthreads = 64\n").unwrap().stt.threads, 64);
+        for prefix in ["#", "a/+/b", "", "ha/", "x\\u0000"] {
+            let err = parse(&format!("[mqtt]\ndiscovery_prefix = \"{prefix}\"\n")).unwrap_err().to_string();
+            assert!(err.contains("mqtt.discovery_prefix"), "{prefix:?}: {err}");
+        }
+        assert_eq!(
+            parse("[mqtt]\ndiscovery_prefix = \"ha/discovery\"\n").unwrap().mqtt.discovery_prefix,
+            "ha/discovery"
+        );
+        let err = parse("[mqtt]\nclient_id = \" \"\n").unwrap_err().to_string();
+        assert!(err.contains("mqtt.client_id"), "{err}");
+        let err =
+            parse("[[entity]]\nname = \"L\"\nkind = \"light\"\ncommand_topic = \"a/#\"\n").unwrap_err().to_string();
+        assert!(err.contains("entity.command_topic") && err.contains("wildcard"), "{err}");
+        let deep = vec!["a"; 201].join("/");
+        let err =
+            parse(&format!("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\ntopic = \"{deep}\"\n")).unwrap_err();
+        assert!(err.to_string().contains("intent.custom.topic") && err.to_string().contains("201 levels"), "{err}");
+    }
+
+    #[test]
+    fn durations_are_shown_as_written() {
+        assert_eq!(show_duration(Duration::ZERO), "0s");
+        assert_eq!(show_duration(Duration::from_millis(200)), "200ms");
+        assert_eq!(show_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(show_duration(Duration::from_secs(30)), "30s");
+        assert_eq!(show_duration(Duration::from_secs(60)), "1m");
+        assert_eq!(show_duration(Duration::from_secs(86_400)), "1d");
+        assert_eq!(show_duration(Duration::from_secs(7_200)), "2h");
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
@@ -757,5 +902,8 @@ mod tests {
         assert_eq!(parse_duration("2"), None);
         assert_eq!(parse_duration("-1s"), None);
         assert_eq!(parse_duration("3 weeks"), None);
+        // issue 18, case 4: more seconds than a `Duration` holds is malformed, not a panic.
+        assert_eq!(parse_duration("100000000000000000000s"), None);
+        assert_eq!(parse_duration("1e300d"), None);
     }
 }

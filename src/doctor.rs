@@ -157,6 +157,11 @@ pub fn check_stt_model(stt: &SttSettings) -> CheckResult {
                  `hearth model fetch tiny.en`, or point [stt] model at the model you have"
             ),
         ),
+        Err(SttError::NotAModel { problem, .. }) => CheckResult::fail(
+            NAME,
+            format!("{path} does not load: not a whisper.cpp model: {problem}"),
+            "re-create it with `hearth model import` or `hearth model fetch`; `hearth model list` checks every model in a folder",
+        ),
         Err(SttError::ModelLoad { reason, .. }) => CheckResult::fail(
             NAME,
             format!("{path} does not load: {reason}"),

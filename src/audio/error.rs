@@ -63,6 +63,22 @@ pub enum AudioError {
         detail: String,
     },
 
+    /// The header's sample rate is outside what any recording uses (a 1 Hz header would make
+    /// a few kilobytes "200 s of audio").
+    #[error(
+        "{} has a sample rate of {rate} Hz; Hearth reads WAV files of {} to {} Hz: \
+         convert it with `sox in.wav -r 16000 -c 1 out.wav`",
+        path.display(),
+        crate::audio::WAV_RATES.start(),
+        crate::audio::WAV_RATES.end()
+    )]
+    SampleRate {
+        /// The offending file.
+        path: PathBuf,
+        /// The rate its header announces.
+        rate: u32,
+    },
+
     /// The file ends before the audio its header announces.
     #[error(
         "{} is truncated: header announces {announced} samples, file holds {found}; \

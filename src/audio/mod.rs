@@ -44,6 +44,10 @@ pub use wav::{WavSource, read_wav};
 /// The sample rate of all audio handed downstream, in Hz (mono, `f32` in `[-1, 1]`).
 pub const SAMPLE_RATE: u32 = 16_000;
 
+/// Sample rates a WAV file may have: telephone quality to high-resolution studio audio. Outside
+/// it the header is wrong (a 1 Hz header turns a few kilobytes into minutes of "audio").
+pub const WAV_RATES: std::ops::RangeInclusive<u32> = 8_000..=192_000;
+
 /// A convenient block size for pulling from a [`Source`]: 1280 samples = 80 ms at 16 kHz.
 pub const BLOCK_SAMPLES: usize = 1_280;
 

@@ -26,6 +26,8 @@ const SINC_CHUNK: usize = 1_024;
 /// Call [`finish`](Self::finish) at the end of the stream to flush the tail.
 ///
 /// - Channels are averaged into mono before resampling.
+/// - Samples are clipped to `[-1, 1]` and NaN becomes silence ([`sane`]): a float WAV file or a
+///   driver can hold anything, and one NaN or infinity in rubato's FFT makes it panic.
 /// - 16 kHz input is passed through without touching rubato.
 /// - The output is time-aligned with the input: the resampler's filter delay is trimmed from
 ///   the start, and `finish` pads with silence until exactly
@@ -181,7 +183,10 @@ impl Resampler16k {
             if self.engine.is_none() {
                 self.frames_in += frames.len() as u64;
                 self.frames_out += frames.len() as u64;
-                out.extend_from_slice(frames);
+                out.reserve(frames.len());
+                for &s in frames {
+                    out.push(sane(s));
+                }
             } else {
                 for &s in frames {
                     self.push_mono(s, out)?;
@@ -198,6 +203,7 @@ impl Resampler16k {
     }
 
     fn push_mono(&mut self, sample: f32, out: &mut Samples) -> Result<(), AudioError> {
+        let sample = sane(sample);
         self.frames_in += 1;
         let limit = self.expected_out();
         let Some(engine) = self.engine.as_mut() else {
@@ -236,6 +242,11 @@ impl Resampler16k {
         self.frames_out = 0;
         Ok(())
     }
+}
+
+/// `s` clipped to `[-1, 1]`, NaN as 0 (see [`Resampler16k`]).
+fn sane(s: f32) -> f32 {
+    if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) }
 }
 
 impl Engine {
@@ -347,6 +358,19 @@ mod tests {
         }
         r.finish(&mut out).unwrap();
         out
+    }
+
+    /// Found by `tests/fuzz.rs`: a float WAV holding NaN or infinity made rubato's FFT panic.
+    #[test]
+    fn nan_and_infinity_are_clipped_not_a_panic() {
+        let hostile = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 3e38, -3e38, 0.5];
+        for (rate, channels) in [(16_000, 1), (48_000, 1), (44_100, 2), (44_101, 1)] {
+            let data: Vec<f32> = hostile.iter().cycle().take(4_800 * usize::from(channels)).copied().collect();
+            let out = convert(rate, channels, &data, 777);
+            assert!(out.iter().all(|s| s.is_finite() && s.abs() <= 1.5), "{rate} Hz x {channels}");
+        }
+        let passthrough = convert(16_000, 1, &hostile, 6);
+        assert_eq!(&passthrough[..], &[0.0, 1.0, -1.0, 1.0, -1.0, 0.5]);
     }
 
     #[test]

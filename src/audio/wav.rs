@@ -1,4 +1,4 @@
-//! WAV files: any rate, 8/16/24/32-bit integer or 32-bit float PCM, any channel count.
+//! WAV files: 8 to 192 kHz, 8/16/24/32-bit integer or 32-bit float PCM, any channel count.
 //!
 //! The header is checked here first (so that every problem gets a precise message naming the
 //! file), then `hound` decodes the samples.
@@ -21,8 +21,8 @@ const FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 
 /// Reads a whole WAV file and returns it as 16 kHz mono.
 ///
-/// Accepts any sample rate and channel count, 8/16/24/32-bit integer PCM and 32-bit float
-/// (plain or WAVE_FORMAT_EXTENSIBLE). Errors name the file and the problem: not found, empty,
+/// Accepts sample rates of 8 to 192 kHz ([`super::WAV_RATES`]), any channel count,
+/// 8/16/24/32-bit integer PCM and 32-bit float (plain or WAVE_FORMAT_EXTENSIBLE). Errors name the file and the problem: not found, empty,
 /// not a WAV file, truncated, unsupported encoding (compressed formats, 64-bit float, …).
 /// A truncated file is an error rather than being read partially.
 pub fn read_wav(path: &Path) -> Result<Samples, AudioError> {
@@ -356,8 +356,8 @@ fn probe(path: &Path) -> Result<(File, WavInfo), AudioError> {
     if channels == 0 {
         return Err(invalid(path, "the header announces 0 channels"));
     }
-    if sample_rate == 0 {
-        return Err(invalid(path, "the header announces a sample rate of 0 Hz"));
+    if !super::WAV_RATES.contains(&sample_rate) {
+        return Err(AudioError::SampleRate { path: path.to_owned(), rate: sample_rate });
     }
 
     let bytes_per_sample = u64::from(bits / 8);

@@ -157,7 +157,9 @@ pub enum DiscoveryUpdate {
 /// Reads one message from `<prefix>/<component>/[<node_id>/]<object_id>/config` or the
 /// device-based `<prefix>/device/<id>/config` (components in `cmps`, each with its platform in
 /// `p`, sharing the device's other keys). Pure: the caller keeps which topic held which entities.
-/// Malformed JSON is an error for the caller to log and skip.
+/// Malformed JSON, and an entity with a value out of range ([`super::limits`]), is an error
+/// naming the topic for the caller to log and skip; the topic and names in it are escaped
+/// ([`super::Escaped`]) already.
 pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<DiscoveryUpdate, String> {
     let Some(rest) = topic.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
         return Ok(DiscoveryUpdate::Ignore);
@@ -170,20 +172,21 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(DiscoveryUpdate::Remove);
     }
-    let value: Value = serde_json::from_slice(payload).map_err(|e| format!("{topic}: not JSON ({e})"))?;
+    let value: Value =
+        serde_json::from_slice(payload).map_err(|e| format!("{}: not JSON ({e})", super::Escaped(topic)))?;
     if component != "device" {
         return match super::Entity::from_discovery(component, object_id, &value) {
             Ok(entity) => Ok(DiscoveryUpdate::Set(vec![entity])),
             Err(super::EntityError::UnknownKind { .. }) => Ok(DiscoveryUpdate::Ignore),
-            Err(e) => Err(format!("{topic}: {e}")),
+            Err(e) => Err(format!("{}: {e}", super::Escaped(topic))),
         };
     }
-    let object = value.as_object().ok_or_else(|| format!("{topic}: not a JSON object"))?;
+    let object = value.as_object().ok_or_else(|| format!("{}: not a JSON object", super::Escaped(topic)))?;
     let components = object
         .get("cmps")
         .or_else(|| object.get("components"))
         .and_then(Value::as_object)
-        .ok_or_else(|| format!("{topic}: device-based config without `cmps`"))?;
+        .ok_or_else(|| format!("{}: device-based config without `cmps`", super::Escaped(topic)))?;
     let shared: Map<String, Value> = object
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "cmps" | "components"))
@@ -204,7 +207,7 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
         match super::Entity::from_discovery(platform, object_id, &Value::Object(merged)) {
             Ok(entity) => entities.push(entity),
             Err(super::EntityError::UnknownKind { .. }) => {}
-            Err(e) => return Err(format!("{topic} ({object_id}): {e}")),
+            Err(e) => return Err(format!("{} ({}): {e}", super::Escaped(topic), super::Escaped(object_id))),
         }
     }
     Ok(DiscoveryUpdate::Set(entities))

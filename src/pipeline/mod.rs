@@ -729,7 +729,7 @@ fn handle_job(job: Job, actor: &Actor, feedback: &Feedback, auto_language: bool,
             }
             Handled::Done { intent, published, failed, refused } => {
                 if let Some(why) = &refused {
-                    tracing::warn!(%intent, "refused: {why}");
+                    tracing::warn!(%intent, "refused: {}", crate::home::Escaped(why));
                 }
                 if failed > 0 {
                     outcomes.failed += 1;

@@ -38,6 +38,19 @@ pub enum SttError {
          (tests: `scripts/setup-test-env`), or set [stt] model in config.toml"
     )]
     ModelMissing(PathBuf),
+    /// The file is not a complete whisper.cpp model ([`crate::model::check_file`]); it is never
+    /// handed to whisper.cpp, which would abort the process on it.
+    #[error(
+        "whisper model {path} is not a whisper.cpp model: {problem}; re-create it with \
+         `hearth model import` or `hearth model fetch` (`hearth model list` checks the files in a folder)"
+    )]
+    NotAModel {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it, as `hearth model list` says (in the message, so not also a
+        /// `source`: `{:#}` would print it twice).
+        problem: crate::model::BadModel,
+    },
     /// whisper.cpp refused the file.
     #[error(
         "whisper model {path} could not be loaded ({reason}); is it a whisper.cpp ggml file? \
@@ -129,6 +142,7 @@ impl Transcriber {
         if !path.is_file() {
             return Err(SttError::ModelMissing(path));
         }
+        crate::model::check_file(&path).map_err(|problem| SttError::NotAModel { path: path.clone(), problem })?;
         let ctx = WhisperContext::new_with_params(&path, WhisperContextParameters::default())
             .map_err(|e| SttError::ModelLoad { path: path.clone(), reason: e.to_string() })?;
         let multilingual = ctx.is_multilingual();
@@ -142,7 +156,7 @@ impl Transcriber {
             state,
             multilingual,
             language: options.language,
-            threads: options.threads.max(1),
+            threads: usable_threads(options.threads, available_cores()),
             decoding: options.decoding,
             model: path,
             eot,
@@ -250,6 +264,26 @@ impl Transcriber {
     }
 }
 
+/// The cores this process may run on (affinity and cgroup quota included); 1 when unknown.
+pub fn available_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+}
+
+/// The whisper.cpp thread count for `requested` threads on `cores` cores: at least 1, at most
+/// the cores (warning when that lowers it), because whisper.cpp's pool busy-waits and more
+/// threads than cores makes a 0.3 s clip take minutes.
+pub fn usable_threads(requested: u32, cores: u32) -> u32 {
+    let cores = cores.max(1);
+    if requested > cores {
+        tracing::warn!(
+            "whisper threads = {requested} but this machine has {cores} core(s) available; using {cores} \
+             (more threads than cores makes whisper.cpp many times slower: lower [stt] threads or --threads)"
+        );
+        return cores;
+    }
+    requested.max(1)
+}
+
 /// Minimum clip whisper gets: shorter clips are padded with silence (whisper.cpp refuses clips
 /// under 100 ms and decodes very short ones poorly).
 const MIN_CLIP_SECONDS: f32 = 1.0;
@@ -310,6 +344,16 @@ mod tests {
         assert_eq!(padded.len(), 3 * SAMPLE_RATE + (TAIL_SECONDS * SAMPLE_RATE as f32) as usize);
         assert_eq!(&padded[..long.len()], &long[..]);
         assert!(padded[long.len()..].iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn threads_never_exceed_the_cores() {
+        assert_eq!(usable_threads(2, 4), 2);
+        assert_eq!(usable_threads(1000, 2), 2);
+        assert_eq!(usable_threads(64, 1), 1);
+        assert_eq!(usable_threads(0, 2), 1);
+        assert_eq!(usable_threads(3, 0), 1);
+        assert!(available_cores() >= 1);
     }
 
     #[test]

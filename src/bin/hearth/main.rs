@@ -55,8 +55,8 @@ enum Command {
         /// Language (default: [stt] language from the config).
         #[arg(long, value_enum)]
         language: Option<LanguageArg>,
-        /// whisper.cpp threads (default: [stt] threads from the config).
-        #[arg(long)]
+        /// whisper.cpp threads, 1 to 64 and at most the cores (default: [stt] threads from the config).
+        #[arg(long, value_parser = threads_arg)]
         threads: Option<u32>,
         /// Use whisper.cpp's default decoding instead of Hearth's short-command tuning (for comparisons).
         #[arg(long)]
@@ -135,12 +135,12 @@ enum BenchCommand {
         /// Language.
         #[arg(long, value_enum, default_value = "en")]
         language: LanguageArg,
-        /// whisper.cpp threads.
-        #[arg(long, default_value_t = 2)]
+        /// whisper.cpp threads, 1 to 64 and at most the cores.
+        #[arg(long, default_value_t = 2, value_parser = threads_arg)]
         threads: u32,
-        /// Timed runs per clip and setting (after one warm-up).
-        #[arg(long, default_value_t = 3)]
-        runs: usize,
+        /// Timed runs per clip and setting (after one warm-up), 1 to 1000.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        runs: u16,
         /// Be a measuring worker instead: JSON requests on stdin, one answer per line on stdout
         /// (driven by bench/stt_compare.py; see `bench::serve_stt`).
         #[arg(long, conflicts_with = "files")]
@@ -148,15 +148,15 @@ enum BenchCommand {
     },
     /// Intent recognition speed with a generated home of many devices.
     Intent {
-        /// Entities in the generated home.
-        #[arg(long, default_value_t = 200)]
-        entities: usize,
+        /// Entities in the generated home, 1 to 100000.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        entities: u32,
         /// Sentence language.
         #[arg(long, value_enum, default_value = "en")]
         language: intent::LanguageChoice,
-        /// Timed rounds over the benchmark sentences.
-        #[arg(long, default_value_t = 200)]
-        rounds: usize,
+        /// Timed rounds over the benchmark sentences, 1 to 1000000.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        rounds: u32,
     },
     /// Wake word: detection rate, false wakes per hour and CPU time per audio second (bench/wake).
     Wake {
@@ -172,11 +172,11 @@ enum BenchCommand {
         /// Folder with openWakeWord's ONNX files.
         #[arg(long, default_value = "models")]
         models_dir: PathBuf,
-        /// Detection threshold.
-        #[arg(long, default_value_t = 0.5)]
+        /// Detection threshold, between 0 and 1.
+        #[arg(long, default_value_t = 0.5, value_parser = threshold_arg)]
         threshold: f32,
-        /// Quiet time after a detection, in audio time.
-        #[arg(long, default_value = "2s", value_parser = |s: &str| hearth::config::parse_duration(s).ok_or("write e.g. 2s or 1500ms"))]
+        /// Quiet time after a detection, in audio time (0s to 60s).
+        #[arg(long, default_value = "2s", value_parser = refractory_arg)]
         refractory: std::time::Duration,
         /// Print JSON (per-file results) instead of Markdown.
         #[arg(long)]
@@ -232,6 +232,37 @@ enum QuantArg {
     Q8_0,
 }
 
+/// `--threads`: the range `[stt] threads` takes (the loader then caps it at the cores).
+fn threads_arg(text: &str) -> Result<u32, String> {
+    let range = hearth::config::STT_THREADS_RANGE;
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| format!("use {} to {} (at most the cores this machine has)", range.start(), range.end()))
+}
+
+/// `--threshold`: as `[wake] threshold`, strictly between 0 and 1.
+fn threshold_arg(text: &str) -> Result<f32, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|t: &f32| *t > 0.0 && *t < 1.0)
+        .ok_or_else(|| "use a number between 0 and 1, e.g. 0.5".into())
+}
+
+/// `--refractory`: as `[wake] refractory`.
+fn refractory_arg(text: &str) -> Result<std::time::Duration, String> {
+    let (min, max) = hearth::config::REFRACTORY_RANGE;
+    hearth::config::parse_duration(text).filter(|d| (min..=max).contains(d)).ok_or_else(|| {
+        format!(
+            "write a duration from {} to {}, e.g. 2s or 1500ms",
+            hearth::config::show_duration(min),
+            hearth::config::show_duration(max)
+        )
+    })
+}
+
 /// A mistake in how hearth was called (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -269,7 +300,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { what: BenchCommand::Stt { files, model, language, threads, runs, serve: false } } => {
-            let result = bench::run_stt(&model, language.into(), threads, &files, runs.max(1))?;
+            let result = bench::run_stt(&model, language.into(), threads, &files, usize::from(runs))?;
             print!("{}", result.report());
             Ok(ExitCode::SUCCESS)
         }
@@ -281,7 +312,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             intent::run(intent::IntentOptions { config, language, area, json, execute, text })
         }
         Command::Bench { what: BenchCommand::Intent { entities, language, rounds } } => {
-            let report = bench::intent::bench(entities, language.into(), rounds)?;
+            let report = bench::intent::bench(entities as usize, language.into(), rounds as usize)?;
             print!("{}", report.report());
             Ok(ExitCode::SUCCESS)
         }
@@ -390,9 +421,14 @@ fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     session.shutdown();
     loaded?;
     let mut out = std::io::stdout().lock();
+    // Names and topics are anyone's text on the broker: control characters are escaped, so a
+    // name cannot add columns or lines or send the terminal escape sequences. A topic given as
+    // a number is the topic commands go to (as in Home Assistant), so it is listed as such.
+    use hearth::home::Escaped;
     for e in registry.iter() {
-        let topic = e.config.get("command_topic").and_then(|t| t.as_str()).unwrap_or("-");
-        writeln!(out, "{}\t{}\t{}\t{}", e.name, e.area.as_deref().unwrap_or("-"), e.kind, topic)?;
+        let topic = e.key("command_topic").filter(|t| !t.is_empty()).unwrap_or_else(|| "-".into());
+        let area = e.area.as_deref().unwrap_or("-");
+        writeln!(out, "{}\t{}\t{}\t{}", Escaped(&e.name), Escaped(area), e.kind, Escaped(&topic))?;
     }
     Ok(ExitCode::SUCCESS)
 }
