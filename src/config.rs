@@ -692,27 +692,10 @@ impl Settings {
     }
 }
 
-/// Longest MQTT topic in bytes (the protocol's length field is 16 bits).
-const MAX_TOPIC_BYTES: usize = 65_535;
-/// Most topic levels brokers take (Mosquitto refuses deeper topics and drops the connection).
-const MAX_TOPIC_LEVELS: usize = 200;
-
-/// Why `topic` cannot be published to (or be a discovery prefix), or `None` when it can:
-/// MQTT forbids empty topics, wildcards and U+0000 in topic names; brokers refuse over-long ones.
+/// Why `topic` cannot be published to (or be a discovery prefix), or `None` when it can: the
+/// rules the broker enforces ([`crate::mqtt::topic::check_publish`]).
 fn topic_problem(topic: &str) -> Option<String> {
-    if topic.is_empty() {
-        Some("it is empty".into())
-    } else if topic.contains(['+', '#']) {
-        Some("it contains an MQTT wildcard ('+' or '#'), which only subscriptions may use".into())
-    } else if topic.chars().any(char::is_control) {
-        Some("it contains a control character (such as U+0000 or a newline)".into())
-    } else if topic.len() > MAX_TOPIC_BYTES {
-        Some(format!("it is {} bytes long; MQTT topics hold at most {MAX_TOPIC_BYTES}", topic.len()))
-    } else if topic.split('/').count() > MAX_TOPIC_LEVELS {
-        Some(format!("it has {} levels; brokers take at most {MAX_TOPIC_LEVELS}", topic.split('/').count()))
-    } else {
-        None
-    }
+    crate::mqtt::topic::check_publish(topic).err().map(|why| why.to_string())
 }
 
 /// Parses "1500ms", "2s", "1.5s", "30m", "24h", "2d"; `None` when malformed.
@@ -877,10 +860,10 @@ mod tests {
         let err =
             parse("[[entity]]\nname = \"L\"\nkind = \"light\"\ncommand_topic = \"a/#\"\n").unwrap_err().to_string();
         assert!(err.contains("entity.command_topic") && err.contains("wildcard"), "{err}");
-        let deep = vec!["a"; 201].join("/");
+        let deep = vec!["a"; 202].join("/");
         let err =
             parse(&format!("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\ntopic = \"{deep}\"\n")).unwrap_err();
-        assert!(err.to_string().contains("intent.custom.topic") && err.to_string().contains("201 levels"), "{err}");
+        assert!(err.to_string().contains("intent.custom.topic") && err.to_string().contains("202 levels"), "{err}");
     }
 
     #[test]

@@ -339,7 +339,7 @@ async fn subscriptions_deliver_retained_messages_and_come_back_after_a_restart()
             break;
         }
     }
-    assert!(matches!(bridge.subscribe("bad/#/filter"), Err(MqttError::InvalidTopic(_))));
+    assert!(matches!(bridge.subscribe("bad/#/filter"), Err(MqttError::InvalidTopic { .. })));
     bridge.shutdown().await;
 }
 
@@ -370,4 +370,29 @@ async fn the_embedded_broker_explains_a_taken_port() {
     assert!(text.contains(&format!("127.0.0.1:{port} is in use")), "{text}");
     assert!(text.contains("is Mosquitto already running?"), "{text}");
     assert!(text.contains(r#"set [mqtt] host = "127.0.0.1" to use it"#), "{text}");
+}
+
+/// Issue 18, case 2: a command topic the broker would refuse (301 levels, U+0000) fails alone,
+/// at once, with its reason; the connection stays up (the broker saw one connection), so the
+/// next command is not held back by reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_the_broker_would_refuse_fails_only_its_own_command() {
+    let broker = Mosquitto::start();
+    let bridge = start(&settings(broker.port(), "hearth-topics"), "topics").await;
+    let mut observer = Observer::connect(broker.port(), &["good/#"]).await;
+    let deep = format!("deep{}", "/x".repeat(300));
+    for (topic, rule) in [(deep.as_str(), "levels"), ("bad\u{0}topic", "U+0000"), ("bad/+/set", "wildcard")] {
+        match outcome(bridge.publish(topic, "ON")).await {
+            Outcome::Dropped(reason @ DropReason::InvalidTopic(_)) => {
+                assert!(reason.to_string().contains(rule), "{topic:?}: {reason}")
+            }
+            other => panic!("{topic:?}: {other:?}"),
+        }
+    }
+    assert_eq!(outcome(bridge.publish("good/light/set", "ON")).await, Outcome::Published);
+    assert_eq!(&observer.next_on("good/light/set").await.payload[..], b"ON");
+    assert_eq!(*bridge.link_state().borrow(), LinkState::Connected, "the connection never dropped");
+    let log = broker.log();
+    assert_eq!(log.matches("New client connected").count(), 2, "bridge and observer, once each:\n{log}");
+    bridge.shutdown().await;
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use mosquitto::{Mosquitto, Observer, TASMOTA_DESK_PLUG, Z2M_SOFA_LAMP};
+use mosquitto::{Mosquitto, Observer, TASMOTA_DESK_PLUG, Z2M_SOFA_LAMP, retain};
 use rumqttc::Publish;
 use serde_json::{Value, json};
 use support::{Noise, concat, espeak, noise_samples, piper, read_wav, rms, silence, tempdir, write_wav};
@@ -179,6 +179,34 @@ async fn a_dead_handler_thread_fails_the_run() {
         delivered.iter().all(|p| !p.topic.starts_with("zigbee2mqtt/")),
         "nothing may be published for a command the handler never handled: {delivered:?}"
     );
+}
+
+/// Issue 18, case 3: with 5,000 retained discovery configs on a default mosquitto (whose
+/// `max_queued_messages` of 1,000 cut a QoS 1 subscription short), `run` knows every one of
+/// them and the spoken command still goes out once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the test environment (models, Piper): run scripts/test"]
+async fn five_thousand_discovered_devices_are_all_known() {
+    let model = stt_model();
+    let dir = tempdir();
+    let broker = Mosquitto::start();
+    let mut observer = Observer::connect(broker.port(), FILTERS).await;
+    let plugs: Vec<(String, String)> = (0..5_000)
+        .map(|n| {
+            let config =
+                json!({"name": format!("Plug {n}"), "uniq_id": format!("plug{n}"), "cmd_t": format!("plugs/{n}/set")});
+            (format!("homeassistant/switch/plug{n}/config"), config.to_string())
+        })
+        .collect();
+    retain(broker.port(), &plugs).await;
+    let config = config(dir.path(), Some(broker.port()), &model);
+    let file = espeak_command(dir.path(), "en-us", "turn on the kitchen light", 0.6, "many");
+    let (out, messages) = run_and_collect(&mut observer, &config, &file).await;
+    let log = stderr(&out);
+    assert!(out.status.success(), "{log}");
+    // The 5,000 plugs and the configured kitchen light.
+    assert!(log.contains("devices known entities=5001"), "{log}");
+    assert_eq!(device_commands(&messages), [(KITCHEN.to_string(), json!({"state": "ON"}))], "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

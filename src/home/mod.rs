@@ -333,6 +333,8 @@ pub struct EntityRegistry {
     by_id: HashMap<String, usize>,
     /// Distinct areas, in order of first appearance.
     areas: Vec<Area>,
+    /// The keys of `areas`, to keep them distinct without a search.
+    area_keys: HashSet<String>,
     /// Every word of every folded name and area: words a transcript may contain on purpose.
     vocabulary: HashSet<String>,
     /// Who may be unlocked/opened besides entities that say so themselves.
@@ -376,16 +378,22 @@ impl EntityRegistry {
     /// Adds an entity, or replaces the one with the same id (returned).
     pub fn insert(&mut self, entity: Entity) -> Option<Entity> {
         let registered = register(entity);
-        let old = match self.by_id.get(&registered.entity.id) {
-            Some(&i) => Some(std::mem::replace(&mut self.entries[i], registered).entity),
+        match self.by_id.get(&registered.entity.id) {
+            Some(&i) => {
+                let old = std::mem::replace(&mut self.entries[i], registered).entity;
+                // Its old name or area may have been the only one with a word: start over.
+                self.reindex();
+                Some(old)
+            }
             None => {
+                // A new entity only adds to areas and vocabulary, so a home of thousands of
+                // discovery configs is read in linear time.
                 self.by_id.insert(registered.entity.id.clone(), self.entries.len());
                 self.entries.push(registered);
+                self.index(self.entries.len() - 1);
                 None
             }
-        };
-        self.reindex();
-        old
+        }
     }
 
     /// Removes an entity by id (discovery: empty config payload).
@@ -402,16 +410,23 @@ impl EntityRegistry {
     /// Recomputes areas and vocabulary.
     fn reindex(&mut self) {
         self.areas.clear();
+        self.area_keys.clear();
         self.vocabulary.clear();
-        for e in &self.entries {
-            if let (Some(name), Some(key)) = (&e.entity.area, &e.area_key)
-                && !self.areas.iter().any(|a| a.key == *key)
-            {
-                self.areas.push(Area { name: name.clone(), key: key.clone(), spelled: Spelled::new(key) });
-            }
-            for key in e.keys.iter().map(|k| &k.text).chain(e.area_key.as_ref()) {
-                self.vocabulary.extend(key.split(' ').map(str::to_string));
-            }
+        for i in 0..self.entries.len() {
+            self.index(i);
+        }
+    }
+
+    /// Adds entry `i`'s area (if new) and words to the indexes.
+    fn index(&mut self, i: usize) {
+        let e = &self.entries[i];
+        if let (Some(name), Some(key)) = (&e.entity.area, &e.area_key)
+            && self.area_keys.insert(key.clone())
+        {
+            self.areas.push(Area { name: name.clone(), key: key.clone(), spelled: Spelled::new(key) });
+        }
+        for key in e.keys.iter().map(|k| &k.text).chain(e.area_key.as_ref()) {
+            self.vocabulary.extend(key.split(' ').map(str::to_string));
         }
     }
 

@@ -17,6 +17,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -30,7 +31,7 @@ use super::announce::{self, OFF, OFFLINE, ON, ONLINE, SiteTopics};
 use super::broker::EmbeddedBroker;
 use super::connect;
 use super::outbox::{Command, DropReason, Outbox, Outcome, Settled};
-use super::{MAX_PACKET_SIZE, MqttError};
+use super::{MAX_PACKET_SIZE, MqttError, topic};
 use crate::config::{MqttSettings, Settings};
 
 /// Capacity of the handle → bridge task request channel. A full channel (the bridge task stuck)
@@ -43,6 +44,14 @@ const CLIENT_CAPACITY: usize = 256;
 const EVENT_CAPACITY: usize = 64;
 /// Messages buffered per [`Subscription`]; beyond that new messages are dropped and counted.
 pub const SUBSCRIPTION_CAPACITY: usize = 1024;
+/// Messages buffered for the discovery subscription ([`MqttBridge::subscribe_discovery`]): the
+/// broker sends every retained config of the home at once on subscribing, faster than they are
+/// parsed, and a large home has thousands (issue #18: 5,000 lost 2,000 at 1,024).
+pub const DISCOVERY_CAPACITY: usize = 65_536;
+/// The broker sends retained messages right after subscribing; this much silence ends them.
+pub const DISCOVERY_QUIET: Duration = Duration::from_millis(700);
+/// However many retained discovery configs there are, collecting them stops after this long.
+pub const DISCOVERY_LIMIT: Duration = Duration::from_secs(10);
 /// Seconds rumqttc may take to open the TCP/TLS connection and get CONNACK.
 const CONNECT_TIMEOUT_SECS: u64 = 10;
 /// How long shutdown waits for `offline` and DISCONNECT to be written.
@@ -151,15 +160,23 @@ pub struct Message {
     pub retained: bool,
 }
 
-/// Messages matching one topic filter, from [`MqttBridge::subscribe`]. The subscription is
-/// renewed after every reconnect (so retained messages arrive again); dropping it stops delivery.
+/// Messages matching one or more topic filters, from [`MqttBridge::subscribe`] or
+/// [`MqttBridge::subscribe_discovery`]. The subscription is renewed after every reconnect (so
+/// retained messages arrive again); dropping it stops delivery.
 #[derive(Debug)]
 pub struct Subscription {
     /// Filled by the bridge task.
     rx: mpsc::Receiver<Message>,
+    /// Messages the bridge dropped because this subscription's buffer was full.
+    dropped: Arc<AtomicU64>,
 }
 
 impl Subscription {
+    /// How many messages were dropped so far because they arrived faster than they were read.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
     /// The next message; `None` once the bridge has stopped.
     pub async fn recv(&mut self) -> Option<Message> {
         self.rx.recv().await
@@ -168,6 +185,44 @@ impl Subscription {
     /// The next message if one is waiting.
     pub fn try_recv(&mut self) -> Option<Message> {
         self.rx.try_recv().ok()
+    }
+}
+
+/// The retained discovery configs read at one time ([`MqttBridge::retained_discovery`]).
+#[derive(Debug)]
+pub struct RetainedDiscovery {
+    /// Every config read, in the order the broker sent them.
+    pub messages: Vec<Message>,
+    /// Configs the broker sent that did not fit the subscription's buffer and were lost.
+    pub dropped: u64,
+    /// False when the broker was still sending after the time limit, so some may be missing.
+    pub complete: bool,
+}
+
+impl RetainedDiscovery {
+    /// Logs a warning when configs are missing: Hearth does not know the whole home.
+    pub fn warn_if_incomplete(&self) {
+        warn_if_incomplete(self.messages.len(), self.dropped, self.complete);
+    }
+}
+
+/// The warning for a discovery read that missed configs: `read` were read, `dropped` were lost
+/// for want of buffer space, `complete` is false when the time limit cut the reading short.
+pub fn warn_if_incomplete(read: usize, dropped: u64, complete: bool) {
+    if dropped > 0 {
+        tracing::warn!(
+            read,
+            missed = dropped,
+            "{dropped} Home Assistant discovery configs arrived faster than Hearth could read them and were \
+             lost: those devices are unknown until they are announced again"
+        );
+    }
+    if !complete {
+        tracing::warn!(
+            read,
+            "the broker was still sending discovery configs after {} s; devices announced later are read as they come",
+            DISCOVERY_LIMIT.as_secs()
+        );
     }
 }
 
@@ -204,8 +259,8 @@ impl Future for Delivery {
 enum Request {
     /// Publish a command (QoS 1, not retained), queueing it during outages.
     Publish(Command),
-    /// Deliver messages matching `filter` to `tx`.
-    Subscribe { filter: String, tx: mpsc::Sender<Message> },
+    /// Deliver messages matching any of `filters` (subscribed at `qos`) to `tx`.
+    Subscribe { filters: Vec<String>, qos: QoS, tx: mpsc::Sender<Message>, dropped: Arc<AtomicU64> },
     /// Update the Listening binary sensor.
     Listening(bool),
     /// Update the Privacy diagnostic sensor (JSON, no speech content).
@@ -348,9 +403,10 @@ impl MqttBridge {
     ) -> Delivery {
         let topic = topic.into();
         let payload = payload.into();
-        if !rumqttc::valid_topic(&topic) {
-            tracing::warn!(%topic, "MQTT command dropped: invalid topic");
-            return Delivery::settled(Outcome::Dropped(DropReason::InvalidTopic));
+        // A topic the broker refuses would cost the connection, and every other command with it.
+        if let Err(why) = topic::check_publish(&topic) {
+            tracing::warn!(topic = %topic::shown(&topic), "MQTT command dropped: {why}");
+            return Delivery::settled(Outcome::Dropped(DropReason::InvalidTopic(why)));
         }
         if payload.len() + topic.len() + 16 > MAX_PACKET_SIZE {
             tracing::warn!(%topic, bytes = payload.len(), "MQTT command dropped: payload too large");
@@ -379,43 +435,75 @@ impl MqttBridge {
     }
 
     /// Delivers every message matching the MQTT topic filter `filter` (wildcards `+`, `#`) on
-    /// the returned [`Subscription`], including retained ones, from now on and after every
-    /// reconnect.
+    /// the returned [`Subscription`] (QoS 1), including retained ones, from now on and after
+    /// every reconnect.
     pub fn subscribe(&self, filter: impl Into<String>) -> Result<Subscription, MqttError> {
-        let filter = filter.into();
-        if !rumqttc::valid_filter(&filter) {
-            return Err(MqttError::InvalidTopic(filter));
-        }
-        let (tx, rx) = mpsc::channel(SUBSCRIPTION_CAPACITY);
-        self.requests.try_send(Request::Subscribe { filter, tx }).map_err(|_| MqttError::Stopped)?;
-        Ok(Subscription { rx })
+        self.subscribe_to(vec![filter.into()], QoS::AtLeastOnce, SUBSCRIPTION_CAPACITY)
     }
 
-    /// The Home Assistant discovery configs (discovery prefix `prefix`) the broker holds now (retained on
-    /// `<prefix>/+/+/config` and `<prefix>/+/+/+/config`, which includes device-based
-    /// `<prefix>/device/<id>/config`), without Hearth's own announcement. Returns once the broker
-    /// has been quiet for `quiet`, or after `limit`.
+    /// Every Home Assistant discovery config under `prefix` (`<prefix>/+/+/config` and
+    /// `<prefix>/+/+/+/config`, which includes device-based `<prefix>/device/<id>/config`) on
+    /// one [`Subscription`]: the retained ones at once, later changes as they come.
+    ///
+    /// QoS 0, because a config is state, not a command: the broker sends the retained ones
+    /// without limit, whereas at QoS 1 mosquitto queues at most `max_queued_messages` (1,000 by
+    /// default) for a client and silently drops the rest of a large home's configs. The buffer
+    /// is [`DISCOVERY_CAPACITY`]; [`Subscription::dropped`] counts what did not fit.
+    pub fn subscribe_discovery(&self, prefix: &str) -> Result<Subscription, MqttError> {
+        let filters = vec![format!("{prefix}/+/+/config"), format!("{prefix}/+/+/+/config")];
+        self.subscribe_to(filters, QoS::AtMostOnce, DISCOVERY_CAPACITY)
+    }
+
+    fn subscribe_to(&self, filters: Vec<String>, qos: QoS, capacity: usize) -> Result<Subscription, MqttError> {
+        for filter in &filters {
+            topic::check_filter(filter).map_err(|why| MqttError::InvalidTopic { filter: topic::shown(filter), why })?;
+        }
+        let (tx, rx) = mpsc::channel(capacity);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let request = Request::Subscribe { filters, qos, tx, dropped: Arc::clone(&dropped) };
+        self.requests.try_send(request).map_err(|_| MqttError::Stopped)?;
+        Ok(Subscription { rx, dropped })
+    }
+
+    /// The Home Assistant discovery configs (discovery prefix `prefix`) the broker holds now
+    /// ([`MqttBridge::subscribe_discovery`]), without Hearth's own announcement. Returns once the
+    /// broker has been quiet for `quiet`, or after `limit`; configs that could not be read
+    /// are counted in the result, never silently left out. A connection lost while reading
+    /// (such as a retained message larger than Hearth accepts, [`MqttError::Oversized`]) is
+    /// that error: what arrived before it is not the whole home.
     pub async fn retained_discovery(
         &self,
         prefix: &str,
         quiet: Duration,
         limit: Duration,
-    ) -> Result<Vec<Message>, MqttError> {
-        let mut subscriptions =
-            [self.subscribe(format!("{prefix}/+/+/config"))?, self.subscribe(format!("{prefix}/+/+/+/config"))?];
+    ) -> Result<RetainedDiscovery, MqttError> {
+        let mut link = self.link_state();
+        link.mark_unchanged();
+        let mut subscription = self.subscribe_discovery(prefix)?;
         let deadline = Instant::now() + limit;
         let mut messages = Vec::new();
-        for subscription in &mut subscriptions {
-            while let Ok(Some(message)) = tokio::time::timeout(quiet, subscription.recv()).await {
-                if message.topic != self.topics.device_config {
-                    messages.push(message);
+        let mut complete = true;
+        loop {
+            let message = tokio::select! {
+                message = tokio::time::timeout(quiet, subscription.recv()) => message,
+                changed = link.changed() => {
+                    match (changed, link.borrow_and_update().clone()) {
+                        (Err(_), _) | (_, LinkState::Stopped) => return Err(MqttError::Stopped),
+                        (_, LinkState::Down(error)) => return Err(error),
+                        _ => continue,
+                    }
                 }
-                if Instant::now() > deadline {
-                    break;
-                }
+            };
+            let Ok(Some(message)) = message else { break };
+            if message.topic != self.topics.device_config {
+                messages.push(message);
+            }
+            if Instant::now() > deadline {
+                complete = false;
+                break;
             }
         }
-        Ok(messages)
+        Ok(RetainedDiscovery { messages, dropped: subscription.dropped(), complete })
     }
 
     /// Adds the devices Home Assistant discovery announces on the broker now (its retained
@@ -426,15 +514,13 @@ impl MqttBridge {
         registry: &mut crate::home::EntityRegistry,
         prefix: &str,
     ) -> Result<(), MqttError> {
-        /// The broker sends retained messages right after subscribing; this much silence ends them.
-        const QUIET: Duration = Duration::from_millis(700);
-        /// However many there are, stop collecting after this long.
-        const LIMIT: Duration = Duration::from_secs(10);
-        let messages = self.retained_discovery(prefix, QUIET, LIMIT).await?;
+        let found = self.retained_discovery(prefix, DISCOVERY_QUIET, DISCOVERY_LIMIT).await?;
         let mut topics = crate::home::DiscoveredTopics::default();
-        for why in topics.ingest(registry, prefix, messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice()))) {
+        let messages = found.messages.iter().map(|m| (m.topic.as_str(), m.payload.as_slice()));
+        for why in topics.ingest(registry, prefix, messages) {
             tracing::warn!("skipping a discovery config: {why}");
         }
+        found.warn_if_incomplete();
         Ok(())
     }
 
@@ -521,12 +607,14 @@ enum Restore {
 
 /// One subscriber.
 struct Sub {
-    /// Its topic filter.
-    filter: String,
+    /// Its topic filters.
+    filters: Vec<String>,
+    /// The QoS they are subscribed at.
+    qos: QoS,
     /// Where its messages go.
     tx: mpsc::Sender<Message>,
-    /// Messages dropped because the subscriber did not keep up.
-    dropped: u64,
+    /// Messages dropped because the subscriber did not keep up (shared with the [`Subscription`]).
+    dropped: Arc<AtomicU64>,
 }
 
 /// The bridge task's state.
@@ -648,11 +736,14 @@ impl Bridge {
                     self.report(settled);
                 }
             }
-            Request::Subscribe { filter, tx } => {
+            Request::Subscribe { filters, qos, tx, dropped } => {
                 if self.connected {
-                    self.subscribe(&filter);
+                    let many = filters.iter().map(|f| SubscribeFilter::new(f.clone(), qos));
+                    if let Err(e) = self.client.try_subscribe_many(many) {
+                        tracing::warn!(error = %e, "MQTT subscription not sent");
+                    }
                 }
-                self.subs.push(Sub { filter, tx, dropped: 0 });
+                self.subs.push(Sub { filters, qos, tx, dropped });
             }
             Request::Listening(listening) => {
                 self.listening = listening;
@@ -704,10 +795,12 @@ impl Bridge {
             self.subscribe(&self.topics.mic_state.clone());
         }
         self.announce();
-        let mut filters: Vec<String> =
-            vec![self.topics.ha_status.clone(), self.topics.mic_set.clone(), self.topics.status.clone()];
-        filters.extend(self.subs.iter().map(|s| s.filter.clone()));
-        let filters = filters.into_iter().map(|f| SubscribeFilter::new(f, QoS::AtLeastOnce));
+        let own = [&self.topics.ha_status, &self.topics.mic_set, &self.topics.status];
+        let mut filters: Vec<SubscribeFilter> =
+            own.into_iter().map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce)).collect();
+        for sub in &self.subs {
+            filters.extend(sub.filters.iter().map(|f| SubscribeFilter::new(f.clone(), sub.qos)));
+        }
         if let Err(e) = self.client.try_subscribe_many(filters) {
             tracing::warn!(error = %e, "MQTT subscriptions not sent");
         }
@@ -782,7 +875,7 @@ impl Bridge {
     fn deliver(&mut self, publish: Publish) {
         let mut closed = false;
         for sub in &mut self.subs {
-            if !rumqttc::matches(&publish.topic, &sub.filter) {
+            if !sub.filters.iter().any(|filter| rumqttc::matches(&publish.topic, filter)) {
                 continue;
             }
             let message =
@@ -790,9 +883,10 @@ impl Bridge {
             match sub.tx.try_send(message) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    sub.dropped += 1;
-                    if sub.dropped.is_power_of_two() {
-                        tracing::warn!(filter = %sub.filter, dropped = sub.dropped, "MQTT subscriber too slow: messages dropped");
+                    let dropped = sub.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if dropped.is_power_of_two() {
+                        let filters = sub.filters.join(" ");
+                        tracing::warn!(%filters, dropped, "MQTT subscriber too slow: messages dropped");
                     }
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => closed = true,

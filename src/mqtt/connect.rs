@@ -12,7 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::announce::{OFFLINE, SiteTopics};
-use super::{MAX_PACKET_SIZE, MqttError};
+use super::{MAX_INCOMING_PACKET_SIZE, MAX_PACKET_SIZE, MqttError};
 use crate::config::MqttSettings;
 
 /// Keep-alive interval: the broker declares Hearth gone (and publishes the last will) after 1.5×.
@@ -20,15 +20,16 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// rumqttc options for connecting to `host:port` as described by `settings`.
 ///
-/// Clean session: the outbox re-sends unacknowledged commands itself after every reconnect,
-/// so nothing depends on the broker keeping a session (many brokers, and the embedded one,
-/// lose sessions on restart anyway), and no stale session can replay old commands.
+/// Clean session: the outbox sends commands that were queued or not yet written itself after
+/// every reconnect and never writes one twice, so nothing depends on the broker keeping a
+/// session (many brokers, and the embedded one, lose sessions on restart anyway), and no stale
+/// session can replay old commands.
 pub fn mqtt_options(settings: &MqttSettings, host: &str, topics: &SiteTopics) -> Result<MqttOptions, MqttError> {
     let mut options = MqttOptions::new(settings.client_id.clone(), host, settings.port);
     options
         .set_keep_alive(KEEP_ALIVE)
         .set_clean_session(true)
-        .set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE)
+        .set_max_packet_size(MAX_INCOMING_PACKET_SIZE, MAX_PACKET_SIZE)
         .set_last_will(LastWill::new(&topics.status, OFFLINE, QoS::AtLeastOnce, true));
 
     match (&settings.username, &settings.password_file) {
@@ -122,6 +123,9 @@ pub fn classify(error: &ConnectionError, broker: &str) -> MqttError {
         ConnectionError::Tls(e) => MqttError::Tls { broker, reason: tls_reason(e) },
         ConnectionError::NetworkTimeout | ConnectionError::FlushTimeout => MqttError::Timeout { broker },
         ConnectionError::Io(e) if e.kind() == io::ErrorKind::TimedOut => MqttError::Timeout { broker },
+        ConnectionError::MqttState(rumqttc::StateError::Deserialization(rumqttc::Error::PayloadSizeLimitExceeded(
+            bytes,
+        ))) => MqttError::Oversized { broker, bytes: *bytes, limit: MAX_INCOMING_PACKET_SIZE },
         other => MqttError::Network { broker, reason: other.to_string() },
     }
 }
@@ -192,6 +196,7 @@ mod tests {
         assert_eq!(o.broker_address(), ("broker.lan".to_string(), 1883));
         assert_eq!(o.keep_alive(), KEEP_ALIVE);
         assert!(o.clean_session());
+        assert_eq!(o.max_packet_size(), MAX_INCOMING_PACKET_SIZE);
         let login = o.credentials().unwrap();
         assert_eq!((login.username.as_str(), login.password.as_str()), ("hearth", "s3cret"));
         let will = o.last_will().unwrap();
@@ -226,6 +231,11 @@ mod tests {
         let e = classify(&ConnectionError::ConnectionRefused(ConnectReturnCode::NotAuthorized), "b:1883");
         let text = e.to_string();
         assert!(text.contains("b:1883") && text.contains("check [mqtt] username and password_file"), "{text}");
+        let big = ConnectionError::MqttState(rumqttc::StateError::Deserialization(
+            rumqttc::Error::PayloadSizeLimitExceeded(20_000_000),
+        ));
+        let text = classify(&big, "b:1883").to_string();
+        assert!(text.contains("20000000 bytes") && text.contains("mosquitto_pub -r -n -t"), "{text}");
         let io = ConnectionError::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
         let text = classify(&io, "b:1883").to_string();
         assert!(text.contains("b:1883") && text.contains("is the broker running?"), "{text}");

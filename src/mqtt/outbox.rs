@@ -10,8 +10,11 @@
 //!   (a stale "unlock the door" must not fire minutes later).
 //! - A command handed to the client is matched to the packet id rumqttc gives it
 //!   (`Outgoing::Publish(pkid)`, in submission order) and is [`Outcome::Published`] on its PUBACK.
-//! - When the connection drops, every command not yet acknowledged goes back to the front of the
-//!   queue in its original order and is sent again after reconnecting (QoS 1: at least once).
+//! - A command is written to the broker at most once. When the connection drops, a command
+//!   already written (its `Outgoing::Publish` seen) and not acknowledged is *not* sent again:
+//!   the broker may well have it, and a second "toggle" or "open" must never follow the first.
+//!   It is [`Outcome::Unconfirmed`]. Commands handed to the client but not written yet go back
+//!   to the front of the queue in their original order and are sent after reconnecting.
 //! - Every command leaves with exactly one [`Outcome`], returned as a [`Settled`] to the caller.
 
 use std::collections::{HashMap, VecDeque};
@@ -19,11 +22,16 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::topic::TopicError;
+
 /// What became of one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The broker acknowledged it (PUBACK): delivered at least once, as QoS 1 promises.
+    /// The broker acknowledged it (PUBACK). Written once, so the broker has it once.
     Published,
+    /// Written to the broker once, but the connection dropped before its acknowledgement came;
+    /// the broker may or may not have it. Not written again, so it can never run twice.
+    Unconfirmed,
     /// Not sent: the broker was unreachable for longer than the command's age limit.
     Expired {
         /// How long it had waited when it was given up.
@@ -40,31 +48,37 @@ pub enum DropReason {
     QueueFull,
     /// The bridge shut down (or had stopped) before the command could be sent.
     Shutdown,
-    /// The topic is not a valid MQTT topic (empty, or contains `+`/`#`).
-    InvalidTopic,
+    /// The broker would refuse the topic (and drop the connection for it), for this reason.
+    InvalidTopic(TopicError),
     /// The payload is larger than [`super::MAX_PACKET_SIZE`].
     TooLarge,
     /// The bridge's request channel was full (the bridge task is not keeping up).
     Overloaded,
 }
 
+impl std::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::QueueFull => f.write_str("the outage queue was full and newer commands replaced it"),
+            DropReason::Shutdown => f.write_str("the MQTT bridge shut down"),
+            DropReason::InvalidTopic(why) => write!(f, "the broker would refuse its topic: {why}"),
+            DropReason::TooLarge => f.write_str("its payload is too large"),
+            DropReason::Overloaded => f.write_str("the MQTT bridge is overloaded"),
+        }
+    }
+}
+
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Outcome::Published => f.write_str("published"),
+            Outcome::Unconfirmed => f.write_str(
+                "sent, but the broker connection dropped before the broker confirmed it; not sent again, so it cannot run twice",
+            ),
             Outcome::Expired { waited } => {
                 write!(f, "expired unsent after {:.1} s without a broker connection", waited.as_secs_f32())
             }
-            Outcome::Dropped(reason) => {
-                let why = match reason {
-                    DropReason::QueueFull => "the outage queue was full and newer commands replaced it",
-                    DropReason::Shutdown => "the MQTT bridge shut down",
-                    DropReason::InvalidTopic => "its topic is not a valid MQTT topic",
-                    DropReason::TooLarge => "its payload is too large",
-                    DropReason::Overloaded => "the MQTT bridge is overloaded",
-                };
-                write!(f, "dropped unsent: {why}")
-            }
+            Outcome::Dropped(reason) => write!(f, "dropped unsent: {reason}"),
         }
     }
 }
@@ -223,11 +237,17 @@ impl Outbox {
         self.inflight.remove(&pkid).map(|command| Settled { command, outcome: Outcome::Published })
     }
 
-    /// The connection dropped: every unacknowledged command goes back to the front of the queue
-    /// in its original order (the queue bound then drops the oldest, if need be).
+    /// The connection dropped: every command written and not acknowledged is settled
+    /// [`Outcome::Unconfirmed`] (never written twice); commands handed to the client but not
+    /// written yet go back to the front of the queue in their original order (the queue bound
+    /// then drops the oldest, if need be).
     pub fn on_disconnect(&mut self) -> Vec<Settled> {
-        let mut back: Vec<Command> = self.inflight.drain().map(|(_, command)| command).collect();
+        let mut written: Vec<Command> = self.inflight.drain().map(|(_, command)| command).collect();
+        written.sort_by_key(|command| command.id);
+        let mut settled: Vec<Settled> =
+            written.into_iter().map(|command| Settled { command, outcome: Outcome::Unconfirmed }).collect();
         let collided = self.collided.take().map(|(_, item)| item);
+        let mut back: Vec<Command> = Vec::new();
         for item in self.submitted.drain(..).chain(collided) {
             if let Submitted::Command(command) = item {
                 back.push(command);
@@ -237,13 +257,16 @@ impl Outbox {
         for command in back.into_iter().rev() {
             self.queue.push_front(command);
         }
-        self.enforce_capacity()
+        settled.extend(self.enforce_capacity());
+        settled
     }
 
-    /// Empties the outbox at shutdown: every command still here is dropped.
+    /// Empties the outbox at shutdown: every command not written is dropped for `reason`, and
+    /// every one written and not acknowledged is [`Outcome::Unconfirmed`].
     pub fn drain(&mut self, reason: DropReason) -> Vec<Settled> {
-        self.on_disconnect();
-        self.queue.drain(..).map(|command| Settled { command, outcome: Outcome::Dropped(reason) }).collect()
+        let mut settled = self.on_disconnect();
+        settled.extend(self.queue.drain(..).map(|command| Settled { command, outcome: Outcome::Dropped(reason) }));
+        settled
     }
 
     /// The earliest age-limit deadline among waiting commands.
@@ -345,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn disconnect_requeues_unacknowledged_in_order() {
+    fn disconnect_requeues_unwritten_commands_in_order() {
         let now = Instant::now();
         let mut outbox = Outbox::new(8, 8);
         for id in 1..=4 {
@@ -355,12 +378,50 @@ mod tests {
             let c = outbox.next_ready(now).unwrap();
             outbox.submitted(c);
         }
-        outbox.on_outgoing_publish(1); // command 1 in flight, 2 and 3 only submitted
+        outbox.on_outgoing_publish(1); // command 1 written, 2 and 3 only handed to the client
         assert_eq!(outbox.unacknowledged(), 3);
-        assert!(outbox.on_disconnect().is_empty());
+        let settled = outbox.on_disconnect();
+        assert_eq!(ids(&settled), [1]);
         assert_eq!(outbox.unacknowledged(), 0);
         let order: Vec<u64> = std::iter::from_fn(|| outbox.next_ready(now)).map(|c| c.id).collect();
-        assert_eq!(order, [1, 2, 3, 4]);
+        assert_eq!(order, [2, 3, 4]);
+    }
+
+    /// Issue #18: a connection that kept dropping made one command reach the device 59 times.
+    #[test]
+    fn a_written_command_is_never_written_again() {
+        let now = Instant::now();
+        let mut outbox = Outbox::new(8, 8);
+        outbox.push(command(1, now, AGE));
+        outbox.push(command(2, now, AGE));
+        let c = outbox.next_ready(now).unwrap();
+        outbox.submitted(c);
+        outbox.on_outgoing_publish(7);
+        let c = outbox.next_ready(now).unwrap();
+        outbox.submitted(c);
+        outbox.on_outgoing_publish(8);
+        assert_eq!(outbox.on_puback(8).map(|s| s.outcome), Some(Outcome::Published));
+        let settled = outbox.on_disconnect();
+        assert_eq!(ids(&settled), [1]);
+        assert_eq!(settled[0].outcome, Outcome::Unconfirmed);
+        assert!(outbox.next_ready(now).is_none(), "nothing left to send again");
+        assert!(outbox.is_empty());
+        // A late PUBACK for the old session's packet id settles nothing twice.
+        assert!(outbox.on_puback(7).is_none());
+    }
+
+    #[test]
+    fn shutdown_drops_the_unsent_and_reports_the_unconfirmed() {
+        let now = Instant::now();
+        let mut outbox = Outbox::new(8, 8);
+        outbox.push(command(1, now, AGE));
+        outbox.push(command(2, now, AGE));
+        let c = outbox.next_ready(now).unwrap();
+        outbox.submitted(c);
+        outbox.on_outgoing_publish(1);
+        let settled = outbox.drain(DropReason::Shutdown);
+        let outcomes: Vec<(u64, Outcome)> = settled.into_iter().map(|s| (s.command.id, s.outcome)).collect();
+        assert_eq!(outcomes, [(1, Outcome::Unconfirmed), (2, Outcome::Dropped(DropReason::Shutdown))]);
     }
 
     #[test]

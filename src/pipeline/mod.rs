@@ -43,7 +43,7 @@ use crate::endpoint::{EndpointOptions, Endpointer};
 use crate::feedback::{Feedback, Tone};
 use crate::home::{DiscoveredTopics, EntityRegistry, parse_discovery};
 use crate::intent::{Context, Language, Recognizer};
-use crate::mqtt::{MicState, MqttBridge, MqttError};
+use crate::mqtt::{DISCOVERY_LIMIT, DISCOVERY_QUIET, MicState, MqttBridge, MqttError};
 use crate::stt::{Decoding, Pending, SttOptions, SttWorker, Transcriber};
 use crate::wake::{WakeDetector, WakeOptions};
 
@@ -60,10 +60,6 @@ pub const FAILPOINT: &str = "HEARTH_FAILPOINT";
 
 /// How long to wait for the broker at start before running on (commands are queued meanwhile).
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
-/// The broker sends retained discovery configs right after subscribing; this much silence ends them.
-const DISCOVERY_QUIET: Duration = Duration::from_millis(700);
-/// However many there are, start listening after this long.
-const DISCOVERY_LIMIT: Duration = Duration::from_secs(10);
 /// Output latency and room echo after a tone, on top of its length.
 const ECHO: Duration = Duration::from_millis(150);
 
@@ -786,31 +782,38 @@ async fn follow_discovery(
     prefix: String,
     synced: oneshot::Sender<()>,
 ) {
-    let subscribe = |filter: String| {
-        bridge.subscribe(filter).map_err(|e| tracing::warn!("cannot follow Home Assistant discovery: {e}")).ok()
-    };
-    let (Some(mut a), Some(mut b)) =
-        (subscribe(format!("{prefix}/+/+/config")), subscribe(format!("{prefix}/+/+/+/config")))
-    else {
-        let _ = synced.send(());
-        return;
+    let mut subscription = match bridge.subscribe_discovery(&prefix) {
+        Ok(subscription) => subscription,
+        Err(e) => {
+            tracing::warn!("cannot follow Home Assistant discovery: {e}");
+            let _ = synced.send(());
+            return;
+        }
     };
     let own = bridge.topics().device_config.clone();
     let mut topics = DiscoveredTopics::default();
     let mut synced = Some(synced);
     let started = tokio::time::Instant::now();
+    let mut read = 0;
+    // Reports the retained configs as read (and what was missed) once, when they are over.
+    let sync = |synced: &mut Option<oneshot::Sender<()>>, read: usize, dropped: u64, complete: bool| {
+        if let Some(synced) = synced.take() {
+            crate::mqtt::warn_if_incomplete(read, dropped, complete);
+            let _ = synced.send(());
+        }
+    };
     loop {
         let message = tokio::select! {
-            m = a.recv() => m,
-            m = b.recv() => m,
+            m = subscription.recv() => m,
             () = tokio::time::sleep(DISCOVERY_QUIET), if synced.is_some() => {
-                let _ = synced.take().map(|s| s.send(()));
+                sync(&mut synced, read, subscription.dropped(), true);
                 continue;
             }
         };
         let Some(message) = message else { return };
+        read += 1;
         if synced.is_some() && started.elapsed() > DISCOVERY_LIMIT {
-            let _ = synced.take().map(|s| s.send(()));
+            sync(&mut synced, read, subscription.dropped(), false);
         }
         if message.topic == own {
             continue;

@@ -137,7 +137,7 @@ pub async fn settle(deliveries: Vec<(String, Delivery)>) -> Settled {
         match delivery.await {
             Outcome::Published => settled.published += 1,
             outcome => {
-                tracing::warn!(%topic, ?outcome, "MQTT message not delivered");
+                tracing::warn!(%topic, "MQTT message not confirmed: {outcome}");
                 settled.failed += 1;
             }
         }

@@ -354,3 +354,26 @@ impl Drop for Observer {
         self.task.abort();
     }
 }
+
+/// Publishes every `(topic, payload)` retained (QoS 1) and returns once the broker acknowledged
+/// them all. A client of its own, because the observer's packets are limited to 256 KiB.
+pub async fn retain(port: u16, messages: &[(String, String)]) {
+    let mut options = MqttOptions::new("retainer", "127.0.0.1", port);
+    options.set_max_packet_size(64 << 20, 64 << 20).set_keep_alive(Duration::from_secs(30));
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let total = messages.len();
+    let poll = tokio::spawn(async move {
+        let mut acked = 0;
+        while acked < total {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Incoming::PubAck(_))) => acked += 1,
+                Ok(_) => {}
+                Err(e) => panic!("retaining the test home: {e}"),
+            }
+        }
+    });
+    for (topic, payload) in messages {
+        client.publish(topic.as_str(), QoS::AtLeastOnce, true, payload.as_bytes().to_vec()).await.unwrap();
+    }
+    tokio::time::timeout(WAIT * 4, poll).await.expect("the broker did not acknowledge the home in time").unwrap();
+}
