@@ -28,6 +28,10 @@
 //! The command line is the `hearth` binary's (`src/bin/hearth/`): argument parsing, printing and
 //! exit codes live there, not here.
 
+// A panic in the assistant is a lost command: outside tests, `unwrap`/`expect` are refused
+// unless the line says why the value is always there.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod audio;
 pub mod config;
 pub mod doctor;

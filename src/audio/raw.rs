@@ -46,12 +46,10 @@ pub struct RawS16leSource<R> {
 
 impl<R: Read> RawS16leSource<R> {
     /// 16 kHz mono s16le from `reader`, described as "standard input" in messages.
+    #[allow(clippy::expect_used, reason = "16 kHz mono to 16 kHz needs no resampler, so it cannot fail")]
     pub fn new(reader: R) -> Self {
-        Self::build(
-            reader,
-            "standard input".to_owned(),
-            Resampler16k::new(SAMPLE_RATE, 1).expect("16 kHz mono is always valid"),
-        )
+        let resampler = Resampler16k::new(SAMPLE_RATE, 1).expect("16 kHz mono is always valid");
+        Self::build(reader, "standard input".to_owned(), resampler)
     }
 
     /// s16le at `sample_rate` Hz with `channels` interleaved channels; `label` names the input

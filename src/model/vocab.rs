@@ -33,6 +33,7 @@ fn char_to_byte_table() -> HashMap<char, u8> {
             next_spare += 1;
             c
         };
+        #[allow(clippy::expect_used, reason = "GPT-2's byte alphabet is code points below U+0200, all valid")]
         let c = char::from_u32(c).expect("byte-level alphabet is valid Unicode");
         table.insert(c, b as u8);
     }

@@ -287,8 +287,7 @@ fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String
             }
             "Conv" => {
                 let mut c = parse_conv(node, &constant)?;
-                if nodes.peek().is_some_and(|n| n.op_type == "LeakyRelu") {
-                    let relu = nodes.next().expect("peeked");
+                if let Some(relu) = nodes.next_if(|n| n.op_type == "LeakyRelu") {
                     let alpha = float_attr(relu, "alpha").unwrap_or(0.01);
                     let (floor, end) = match nodes.next() {
                         Some(max) if max.op_type == "Max" && max.input.len() == 2 && max.input[0] == relu.output[0] => {

@@ -98,6 +98,7 @@ impl Network {
     }
 
     /// The input tensor's values, to be rewritten before [`Network::run`].
+    #[allow(clippy::expect_used, reason = "Network::load creates the input as a contiguous f32 tensor")]
     pub(super) fn input_mut(&mut self) -> &mut [f32] {
         // Exclusive except in the unlikely case tract kept a reference after a run; then this
         // clones once and the clone is ours from there on.
@@ -109,6 +110,7 @@ impl Network {
     }
 
     /// The input tensor's values.
+    #[allow(clippy::expect_used, reason = "Network::load creates the input as a contiguous f32 tensor")]
     pub(super) fn input(&self) -> &[f32] {
         self.input
             .as_plain_ram()
@@ -155,6 +157,7 @@ pub(super) struct Output(Arc<Tensor>);
 
 impl Output {
     /// The output's values.
+    #[allow(clippy::expect_used, reason = "Network::run only builds an Output from a plain f32 tensor")]
     pub(super) fn values(&self) -> &[f32] {
         self.0
             .as_plain_ram()

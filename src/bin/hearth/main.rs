@@ -7,6 +7,10 @@
 //! - [`bench`]: `hearth bench stt|intent|wake`.
 //! - [`logging`]: the stderr logger.
 
+// A panic in the assistant is a lost command: outside tests, `unwrap`/`expect` are refused
+// unless the line says why the value is always there.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod bench;
 mod intent;
 mod logging;
