@@ -441,55 +441,202 @@ impl RawConfig {
     /// Checks every value and fills defaults. Relative paths are resolved against `base`
     /// (the config file's folder).
     pub fn validate(self, path: &Path, base: &Path) -> Result<Settings, ConfigError> {
-        let bad = |key: &'static str, value: String, fix: &str| ConfigError::Value {
-            path: path.to_path_buf(),
-            key,
-            value,
-            fix: fix.to_string(),
-        };
-        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        // One section at a time, in the order of the file, so the first mistake is reported.
+        let check = Check { path, base };
+        let audio = self.audio.validate(&check)?;
+        let wake = self.wake.validate(&check)?;
+        let endpoint = self.endpoint.validate(&check)?;
+        let stt = self.stt.validate(&check)?;
+        let intent_language = self.intent.validate_language(&check)?;
+        let site_id = self.site.validate_id(&check)?;
+        let privacy = self.privacy.validate(&check)?;
+        let mqtt = self.mqtt.validate(&check, &site_id)?;
+        check.entities(&self.entity)?;
+        check.custom_intents(&self.intent.custom)?;
+        Ok(Settings {
+            audio,
+            wake,
+            endpoint,
+            stt,
+            intent_language,
+            mqtt,
+            site_id,
+            site_area: self.site.area,
+            privacy,
+            feedback: FeedbackSettings {
+                enabled: self.feedback.enabled.unwrap_or(true),
+                device: self.feedback.device.unwrap_or_else(|| "default".into()),
+            },
+            entities: self.entity,
+            intent_custom: self.intent.custom,
+            intent_allow_unlock: self.intent.allow_unlock,
+            intent_allow_open: self.intent.allow_open,
+        })
+    }
+}
 
-        let gain = self.audio.gain.unwrap_or(1.0);
-        if !(gain.is_finite() && gain > 0.0 && gain <= 100.0) {
-            return Err(bad("audio.gain", gain.to_string(), "use a number above 0 and at most 100 (1.0 = unchanged)"));
+/// What every section's check needs: the file (for messages) and the folder relative paths
+/// are resolved against.
+struct Check<'a> {
+    path: &'a Path,
+    base: &'a Path,
+}
+
+impl Check<'_> {
+    /// The error for `key` = `value`, with its fix.
+    fn bad(&self, key: &'static str, value: String, fix: &str) -> ConfigError {
+        ConfigError::Value { path: self.path.to_path_buf(), key, value, fix: fix.to_string() }
+    }
+
+    /// `p` relative to the config file's folder unless absolute.
+    fn resolve(&self, p: PathBuf) -> PathBuf {
+        if p.is_absolute() { p } else { self.base.join(p) }
+    }
+
+    /// The duration `text` (or `default`) of `key`, within `range`.
+    fn duration(
+        &self,
+        key: &'static str,
+        text: Option<String>,
+        default: &str,
+        (min, max): (Duration, Duration),
+    ) -> Result<Duration, ConfigError> {
+        let text = text.unwrap_or_else(|| default.into());
+        match parse_duration(&text) {
+            Some(d) if (min..=max).contains(&d) => Ok(d),
+            _ => Err(self.bad(
+                key,
+                format!("{text:?}"),
+                &format!(
+                    "write a duration from {} to {}, such as \"{default}\" (units: ms, s, m, h, d)",
+                    show_duration(min),
+                    show_duration(max)
+                ),
+            )),
         }
-        let threshold = self.wake.threshold.unwrap_or(0.5);
-        if !(threshold > 0.0 && threshold < 1.0) {
-            return Err(bad("wake.threshold", threshold.to_string(), "use a number between 0 and 1, e.g. 0.5"));
-        }
-        let duration = |key: &'static str, text: Option<String>, default: &str, (min, max): (Duration, Duration)| {
-            let text = text.unwrap_or_else(|| default.into());
-            match parse_duration(&text) {
-                Some(d) if (min..=max).contains(&d) => Ok(d),
-                _ => Err(bad(
-                    key,
-                    format!("{text:?}"),
-                    &format!(
-                        "write a duration from {} to {}, such as \"{default}\" (units: ms, s, m, h, d)",
-                        show_duration(min),
-                        show_duration(max)
-                    ),
-                )),
+    }
+
+    /// `[[entity]]`: a usable topic, a name, a known kind.
+    fn entities(&self, entities: &[RawEntity]) -> Result<(), ConfigError> {
+        for (i, e) in entities.iter().enumerate() {
+            if let Some(problem) = e.command_topic.as_deref().and_then(topic_problem) {
+                return Err(self.bad(
+                    "entity.command_topic",
+                    format!("{:?} (entity #{} {:?})", e.command_topic.as_deref().unwrap_or_default(), i + 1, e.name),
+                    &format!("{problem}; give the exact topic the device listens on"),
+                ));
             }
-        };
-        let refractory = duration("wake.refractory", self.wake.refractory, "2s", REFRACTORY_RANGE)?;
-        let endpoint = EndpointSettings {
-            end_silence: duration("endpoint.end_silence", self.endpoint.end_silence, "0.7s", END_SILENCE_RANGE)?,
-            max_command: duration("endpoint.max_command", self.endpoint.max_command, "10s", MAX_COMMAND_RANGE)?,
-            no_speech_timeout: duration(
+            if e.name.trim().is_empty() {
+                return Err(self.bad(
+                    "entity.name",
+                    format!("\"\" (entity #{})", i + 1),
+                    "give every [[entity]] the name people say",
+                ));
+            }
+            if !ENTITY_KINDS.contains(&e.kind.trim()) {
+                return Err(self.bad(
+                    "entity.kind",
+                    format!("{:?} (entity {:?})", e.kind, e.name),
+                    &format!("use one of {}", ENTITY_KINDS.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[[intent.custom]]`: a name, sentences, a language Hearth has, and a topic for a payload.
+    fn custom_intents(&self, intents: &[RawCustomIntent]) -> Result<(), ConfigError> {
+        for c in intents {
+            let what = format!("{:?}", c.name);
+            if c.name.trim().is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                return Err(self.bad("intent.custom.name", what, "name the intent with letters, digits and '_' only"));
+            }
+            if c.sentences.iter().all(|s| s.trim().is_empty()) {
+                return Err(self.bad("intent.custom.sentences", what, "give the intent at least one sentence"));
+            }
+            if let Some(l) = &c.language
+                && !matches!(SttLanguage::parse(l), Some(SttLanguage::En | SttLanguage::De))
+            {
+                return Err(self.bad(
+                    "intent.custom.language",
+                    format!("{l:?} (intent {what})"),
+                    "use \"en\" or \"de\"",
+                ));
+            }
+            if c.name.starts_with("Hass") && (c.topic.is_some() || c.payload.is_some()) {
+                return Err(self.bad(
+                    "intent.custom.topic",
+                    what,
+                    "built-in intents command the matched devices themselves; give your intent its own name to publish a message",
+                ));
+            }
+            if let Some(problem) = c.topic.as_deref().and_then(topic_problem) {
+                return Err(self.bad(
+                    "intent.custom.topic",
+                    format!("{:?} (intent {what})", c.topic.as_deref().unwrap_or_default()),
+                    &format!("{problem}; give the one topic the message is published to"),
+                ));
+            }
+            if c.payload.is_some() && c.topic.is_none() {
+                return Err(self.bad("intent.custom.payload", what, "add the `topic` the payload is published to"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RawAudio {
+    fn validate(self, check: &Check) -> Result<AudioSettings, ConfigError> {
+        let gain = self.gain.unwrap_or(1.0);
+        if !(gain.is_finite() && gain > 0.0 && gain <= 100.0) {
+            return Err(check.bad(
+                "audio.gain",
+                gain.to_string(),
+                "use a number above 0 and at most 100 (1.0 = unchanged)",
+            ));
+        }
+        Ok(AudioSettings { device: self.device.unwrap_or_else(|| "default".into()), gain })
+    }
+}
+
+impl RawWake {
+    fn validate(self, check: &Check) -> Result<WakeSettings, ConfigError> {
+        let threshold = self.threshold.unwrap_or(0.5);
+        if !(threshold > 0.0 && threshold < 1.0) {
+            return Err(check.bad("wake.threshold", threshold.to_string(), "use a number between 0 and 1, e.g. 0.5"));
+        }
+        Ok(WakeSettings {
+            model: self.model.unwrap_or_else(|| "hey_jarvis".into()),
+            threshold,
+            refractory: check.duration("wake.refractory", self.refractory, "2s", REFRACTORY_RANGE)?,
+            models_dir: check.resolve(self.models_dir.unwrap_or_else(|| PathBuf::from("models"))),
+        })
+    }
+}
+
+impl RawEndpoint {
+    fn validate(self, check: &Check) -> Result<EndpointSettings, ConfigError> {
+        Ok(EndpointSettings {
+            end_silence: check.duration("endpoint.end_silence", self.end_silence, "0.7s", END_SILENCE_RANGE)?,
+            max_command: check.duration("endpoint.max_command", self.max_command, "10s", MAX_COMMAND_RANGE)?,
+            no_speech_timeout: check.duration(
                 "endpoint.no_speech_timeout",
-                self.endpoint.no_speech_timeout,
+                self.no_speech_timeout,
                 "4s",
                 NO_SPEECH_TIMEOUT_RANGE,
             )?,
-        };
+        })
+    }
+}
 
-        let stt_lang_text = self.stt.language.unwrap_or_else(|| "en".into());
-        let stt_language = SttLanguage::parse(&stt_lang_text)
-            .ok_or_else(|| bad("stt.language", format!("{stt_lang_text:?}"), "use \"en\", \"de\" or \"auto\""))?;
-        let threads = self.stt.threads.unwrap_or(2);
+impl RawStt {
+    fn validate(self, check: &Check) -> Result<SttSettings, ConfigError> {
+        let language_text = self.language.unwrap_or_else(|| "en".into());
+        let language = SttLanguage::parse(&language_text)
+            .ok_or_else(|| check.bad("stt.language", format!("{language_text:?}"), "use \"en\", \"de\" or \"auto\""))?;
+        let threads = self.threads.unwrap_or(2);
         if !STT_THREADS_RANGE.contains(&threads) {
-            return Err(bad(
+            return Err(check.bad(
                 "stt.threads",
                 threads.to_string(),
                 &format!(
@@ -499,161 +646,97 @@ impl RawConfig {
                 ),
             ));
         }
-        let intent_lang_text = self.intent.language.unwrap_or_else(|| "en".into());
-        let intent_language = match SttLanguage::parse(&intent_lang_text) {
-            Some(l @ (SttLanguage::En | SttLanguage::De)) => l,
-            _ => return Err(bad("intent.language", format!("{intent_lang_text:?}"), "use \"en\" or \"de\"")),
-        };
+        let model = check.resolve(self.model.unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL)));
+        Ok(SttSettings { model, language, threads })
+    }
+}
 
-        let site_id = self.site.id.unwrap_or_else(|| "default".into());
-        if site_id.is_empty()
-            || site_id.len() > 64
-            || !site_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(bad(
+impl RawIntent {
+    fn validate_language(&self, check: &Check) -> Result<SttLanguage, ConfigError> {
+        let text = self.language.clone().unwrap_or_else(|| "en".into());
+        match SttLanguage::parse(&text) {
+            Some(l @ (SttLanguage::En | SttLanguage::De)) => Ok(l),
+            _ => Err(check.bad("intent.language", format!("{text:?}"), "use \"en\" or \"de\"")),
+        }
+    }
+}
+
+impl RawSite {
+    fn validate_id(&self, check: &Check) -> Result<String, ConfigError> {
+        let id = self.id.clone().unwrap_or_else(|| "default".into());
+        if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(check.bad(
                 "site.id",
-                format!("{site_id:?}"),
+                format!("{id:?}"),
                 "use up to 64 letters, digits, '_' or '-' (it becomes part of MQTT topics)",
             ));
         }
+        Ok(id)
+    }
+}
 
-        let transcripts_text = self.privacy.transcripts.unwrap_or_else(|| "discard".into());
-        let transcripts = match transcripts_text.as_str() {
+impl RawPrivacy {
+    fn validate(self, check: &Check) -> Result<PrivacySettings, ConfigError> {
+        let text = self.transcripts.unwrap_or_else(|| "discard".into());
+        let transcripts = match text.as_str() {
             "discard" => TranscriptPolicy::Discard,
             "log" => TranscriptPolicy::Log,
             "keep" => TranscriptPolicy::Keep,
             _ => {
-                return Err(bad(
+                return Err(check.bad(
                     "privacy.transcripts",
-                    format!("{transcripts_text:?}"),
+                    format!("{text:?}"),
                     "use \"discard\", \"log\" or \"keep\"",
                 ));
             }
         };
-        let keep_for = duration("privacy.keep_for", self.privacy.keep_for, "24h", KEEP_FOR_RANGE)?;
+        let keep_for = check.duration("privacy.keep_for", self.keep_for, "24h", KEEP_FOR_RANGE)?;
+        Ok(PrivacySettings { transcripts, keep_for })
+    }
+}
 
-        let port = self.mqtt.port.unwrap_or(1883);
+impl RawMqtt {
+    fn validate(self, check: &Check, site_id: &str) -> Result<MqttSettings, ConfigError> {
+        let port = self.port.unwrap_or(1883);
         if port == 0 {
-            return Err(bad("mqtt.port", "0".into(), "use the broker's port, usually 1883 (8883 with TLS)"));
+            return Err(check.bad("mqtt.port", "0".into(), "use the broker's port, usually 1883 (8883 with TLS)"));
         }
-        let has_host = self.mqtt.host.as_deref().is_some_and(|h| !h.trim().is_empty());
-        if !has_host && (self.mqtt.username.is_some() || self.mqtt.tls_ca.is_some()) {
-            return Err(bad(
+        let host = self.host.filter(|h| !h.trim().is_empty());
+        if host.is_none() && (self.username.is_some() || self.tls_ca.is_some()) {
+            return Err(check.bad(
                 "mqtt.host",
                 "(absent)".into(),
                 "credentials and TLS need the host of your broker; without a host Hearth runs its own broker on 127.0.0.1",
             ));
         }
-        let discovery_prefix = self.mqtt.discovery_prefix.unwrap_or_else(|| "homeassistant".into());
+        let discovery_prefix = self.discovery_prefix.unwrap_or_else(|| "homeassistant".into());
         if let Some(problem) = topic_problem(&discovery_prefix).or_else(|| {
             discovery_prefix.ends_with('/').then(|| "it ends with '/' (Hearth adds the '/' itself)".to_string())
         }) {
-            return Err(bad(
+            return Err(check.bad(
                 "mqtt.discovery_prefix",
                 format!("{discovery_prefix:?}"),
                 &format!("{problem}; use Home Assistant's discovery prefix, normally \"homeassistant\""),
             ));
         }
-        let client_id = self.mqtt.client_id.unwrap_or_else(|| format!("hearth-{site_id}"));
+        let client_id = self.client_id.unwrap_or_else(|| format!("hearth-{site_id}"));
         if client_id.trim().is_empty() || client_id.chars().any(char::is_control) || client_id.len() > 256 {
-            return Err(bad(
+            return Err(check.bad(
                 "mqtt.client_id",
                 format!("{client_id:?}"),
                 "use a short name of printable characters that no other MQTT client uses, e.g. \"hearth-kitchen\"",
             ));
         }
-        for (i, e) in self.entity.iter().enumerate() {
-            if let Some(problem) = e.command_topic.as_deref().and_then(topic_problem) {
-                return Err(bad(
-                    "entity.command_topic",
-                    format!("{:?} (entity #{} {:?})", e.command_topic.as_deref().unwrap_or_default(), i + 1, e.name),
-                    &format!("{problem}; give the exact topic the device listens on"),
-                ));
-            }
-            if e.name.trim().is_empty() {
-                return Err(bad(
-                    "entity.name",
-                    format!("\"\" (entity #{})", i + 1),
-                    "give every [[entity]] the name people say",
-                ));
-            }
-            if !ENTITY_KINDS.contains(&e.kind.trim()) {
-                return Err(bad(
-                    "entity.kind",
-                    format!("{:?} (entity {:?})", e.kind, e.name),
-                    &format!("use one of {}", ENTITY_KINDS.join(", ")),
-                ));
-            }
-        }
-        for c in &self.intent.custom {
-            let what = format!("{:?}", c.name);
-            if c.name.trim().is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                return Err(bad("intent.custom.name", what, "name the intent with letters, digits and '_' only"));
-            }
-            if c.sentences.iter().all(|s| s.trim().is_empty()) {
-                return Err(bad("intent.custom.sentences", what, "give the intent at least one sentence"));
-            }
-            if let Some(l) = &c.language
-                && !matches!(SttLanguage::parse(l), Some(SttLanguage::En | SttLanguage::De))
-            {
-                return Err(bad("intent.custom.language", format!("{l:?} (intent {what})"), "use \"en\" or \"de\""));
-            }
-            if c.name.starts_with("Hass") && (c.topic.is_some() || c.payload.is_some()) {
-                return Err(bad(
-                    "intent.custom.topic",
-                    what,
-                    "built-in intents command the matched devices themselves; give your intent its own name to publish a message",
-                ));
-            }
-            if let Some(problem) = c.topic.as_deref().and_then(topic_problem) {
-                return Err(bad(
-                    "intent.custom.topic",
-                    format!("{:?} (intent {what})", c.topic.as_deref().unwrap_or_default()),
-                    &format!("{problem}; give the one topic the message is published to"),
-                ));
-            }
-            if c.payload.is_some() && c.topic.is_none() {
-                return Err(bad("intent.custom.payload", what, "add the `topic` the payload is published to"));
-            }
-        }
-
-        Ok(Settings {
-            audio: AudioSettings { device: self.audio.device.unwrap_or_else(|| "default".into()), gain },
-            wake: WakeSettings {
-                model: self.wake.model.unwrap_or_else(|| "hey_jarvis".into()),
-                threshold,
-                refractory,
-                models_dir: resolve(self.wake.models_dir.unwrap_or_else(|| PathBuf::from("models"))),
-            },
-            endpoint,
-            stt: SttSettings {
-                model: resolve(self.stt.model.unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL))),
-                language: stt_language,
-                threads,
-            },
-            intent_language,
-            mqtt: MqttSettings {
-                host: self.mqtt.host.filter(|h| !h.trim().is_empty()),
-                port,
-                username: self.mqtt.username,
-                password_file: self.mqtt.password_file.map(resolve),
-                tls_ca: self.mqtt.tls_ca.map(resolve),
-                tls_cert: self.mqtt.tls_cert.map(resolve),
-                tls_key: self.mqtt.tls_key.map(resolve),
-                client_id,
-                discovery_prefix,
-            },
-            site_id,
-            site_area: self.site.area,
-            privacy: PrivacySettings { transcripts, keep_for },
-            feedback: FeedbackSettings {
-                enabled: self.feedback.enabled.unwrap_or(true),
-                device: self.feedback.device.unwrap_or_else(|| "default".into()),
-            },
-            entities: self.entity,
-            intent_custom: self.intent.custom,
-            intent_allow_unlock: self.intent.allow_unlock,
-            intent_allow_open: self.intent.allow_open,
+        Ok(MqttSettings {
+            host,
+            port,
+            username: self.username,
+            password_file: self.password_file.map(|p| check.resolve(p)),
+            tls_ca: self.tls_ca.map(|p| check.resolve(p)),
+            tls_cert: self.tls_cert.map(|p| check.resolve(p)),
+            tls_key: self.tls_key.map(|p| check.resolve(p)),
+            client_id,
+            discovery_prefix,
         })
     }
 }

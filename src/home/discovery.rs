@@ -154,13 +154,54 @@ pub enum DiscoveryUpdate {
     Ignore,
 }
 
+/// A discovery message Hearth cannot read; the caller logs it and skips the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {problem}", super::Escaped(.topic), .component.as_deref().map(|c| format!(" ({})", super::Escaped(c))).unwrap_or_default())]
+pub struct DiscoveryError {
+    /// The message's topic.
+    pub topic: String,
+    /// In a device-based config, the component (its key in `cmps`) at fault.
+    pub component: Option<String>,
+    /// What is wrong.
+    #[source]
+    pub problem: DiscoveryProblem,
+}
+
+/// What is wrong with a discovery message ([`DiscoveryError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryProblem {
+    /// The payload is not JSON.
+    #[error("not JSON ({0})")]
+    NotJson(#[source] serde_json::Error),
+    /// A device-based config that is not a JSON object.
+    #[error("not a JSON object")]
+    NotAnObject,
+    /// A device-based config without components.
+    #[error("device-based config without `cmps`")]
+    NoComponents,
+    /// The entity it describes is not usable (no name, a value out of range, ...); boxed, as
+    /// the largest of these.
+    #[error(transparent)]
+    Entity(Box<super::EntityError>),
+}
+
+impl From<super::EntityError> for DiscoveryProblem {
+    fn from(e: super::EntityError) -> Self {
+        DiscoveryProblem::Entity(Box::new(e))
+    }
+}
+
 /// Reads one message from `<prefix>/<component>/[<node_id>/]<object_id>/config` or the
 /// device-based `<prefix>/device/<id>/config` (components in `cmps`, each with its platform in
 /// `p`, sharing the device's other keys). Pure: the caller keeps which topic held which entities.
-/// Malformed JSON, and an entity with a value out of range ([`super::limits`]), is an error
-/// naming the topic for the caller to log and skip; the topic and names in it are escaped
-/// ([`super::Escaped`]) already.
-pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<DiscoveryUpdate, String> {
+/// Malformed JSON, and an entity with a value out of range ([`super::limits`]), is a
+/// [`DiscoveryError`] naming the topic (escaped, [`super::Escaped`]) for the caller to log and skip.
+pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<DiscoveryUpdate, DiscoveryError> {
+    let fail = |component: Option<&str>, problem: DiscoveryProblem| DiscoveryError {
+        topic: topic.to_string(),
+        component: component.map(str::to_string),
+        problem,
+    };
     let Some(rest) = topic.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) else {
         return Ok(DiscoveryUpdate::Ignore);
     };
@@ -172,21 +213,20 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(DiscoveryUpdate::Remove);
     }
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| format!("{}: not JSON ({e})", super::Escaped(topic)))?;
+    let value: Value = serde_json::from_slice(payload).map_err(|e| fail(None, DiscoveryProblem::NotJson(e)))?;
     if component != "device" {
         return match super::Entity::from_discovery(component, object_id, &value) {
             Ok(entity) => Ok(DiscoveryUpdate::Set(vec![entity])),
             Err(super::EntityError::UnknownKind { .. }) => Ok(DiscoveryUpdate::Ignore),
-            Err(e) => Err(format!("{}: {e}", super::Escaped(topic))),
+            Err(e) => Err(fail(None, e.into())),
         };
     }
-    let object = value.as_object().ok_or_else(|| format!("{}: not a JSON object", super::Escaped(topic)))?;
+    let object = value.as_object().ok_or_else(|| fail(None, DiscoveryProblem::NotAnObject))?;
     let components = object
         .get("cmps")
         .or_else(|| object.get("components"))
         .and_then(Value::as_object)
-        .ok_or_else(|| format!("{}: device-based config without `cmps`", super::Escaped(topic)))?;
+        .ok_or_else(|| fail(None, DiscoveryProblem::NoComponents))?;
     let shared: Map<String, Value> = object
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "cmps" | "components"))
@@ -207,7 +247,7 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
         match super::Entity::from_discovery(platform, object_id, &Value::Object(merged)) {
             Ok(entity) => entities.push(entity),
             Err(super::EntityError::UnknownKind { .. }) => {}
-            Err(e) => return Err(format!("{} ({}): {e}", super::Escaped(topic), super::Escaped(object_id))),
+            Err(e) => return Err(fail(Some(object_id), e.into())),
         }
     }
     Ok(DiscoveryUpdate::Set(entities))
@@ -217,7 +257,7 @@ pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<Disc
 mod topic_tests {
     use super::*;
 
-    fn set(update: Result<DiscoveryUpdate, String>) -> Vec<super::super::Entity> {
+    fn set(update: Result<DiscoveryUpdate, DiscoveryError>) -> Vec<super::super::Entity> {
         match update {
             Ok(DiscoveryUpdate::Set(entities)) => entities,
             other => panic!("expected entities, got {other:?}"),
@@ -275,7 +315,7 @@ mod topic_tests {
             parse_discovery("homeassistant", "homeassistant/switch/x/config", b""),
             Ok(DiscoveryUpdate::Remove)
         ));
-        let err = parse_discovery("homeassistant", "homeassistant/switch/x/config", b"{oops").unwrap_err();
+        let err = parse_discovery("homeassistant", "homeassistant/switch/x/config", b"{oops").unwrap_err().to_string();
         assert!(err.contains("homeassistant/switch/x/config") && err.contains("not JSON"), "{err}");
         assert!(matches!(
             parse_discovery("homeassistant", "homeassistant/status", b"online"),

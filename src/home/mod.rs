@@ -26,7 +26,9 @@ use serde_json::{Map, Value};
 use crate::config::{RawEntity, Settings};
 
 pub use command::{Action, CommandError, MqttCommand};
-pub use discovery::{DiscoveryUpdate, normalize as normalize_discovery, parse_discovery};
+pub use discovery::{
+    DiscoveryError, DiscoveryProblem, DiscoveryUpdate, normalize as normalize_discovery, parse_discovery,
+};
 pub use guard::SafetyPolicy;
 pub use limits::OutOfRange;
 pub use names::{Escaped, Spelled, escape_name, fold, fold_char, is_apostrophe, is_disguised, is_invisible, sound_key};
@@ -596,7 +598,7 @@ impl DiscoveredTopics {
         registry: &mut EntityRegistry,
         prefix: &str,
         messages: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    ) -> Vec<String> {
+    ) -> Vec<DiscoveryError> {
         let mut skipped = Vec::new();
         for (topic, payload) in messages {
             match parse_discovery(prefix, topic, payload) {

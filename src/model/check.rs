@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek};
 use std::path::Path;
 
-use super::ggml::{Hparams, read_hparams};
+use super::ggml::{HeaderError, Hparams, read_hparams};
 
 /// Why a file is not a complete whisper.cpp model. The text follows "not a whisper.cpp model: ".
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +22,8 @@ pub enum BadModel {
     #[error("cannot read it: {0}")]
     Io(#[source] io::Error),
     /// The 48-byte header is missing, has the wrong magic, or implausible values.
-    #[error("{0}")]
-    Header(String),
+    #[error(transparent)]
+    Header(#[from] HeaderError),
     /// The header is readable but describes no whisper model whisper.cpp can build.
     #[error("{0}")]
     Hparams(String),
@@ -180,7 +180,7 @@ impl<R: Read + Seek> Walker<'_, R> {
 
 /// Checks a whole ggml model of `len` bytes read from `r` (at its start); returns its header.
 pub fn check_model<R: Read + Seek>(r: &mut R, len: u64) -> Result<Hparams, BadModel> {
-    let h = read_hparams(r).map_err(BadModel::Header)?;
+    let h = read_hparams(r)?;
     if h.n_audio_state != h.n_text_state {
         return Err(BadModel::Hparams(format!(
             "encoder width {} differs from decoder width {}; whisper.cpp needs them equal",

@@ -116,20 +116,40 @@ impl Hparams {
     }
 }
 
-/// Reads and sanity-checks the header; errors describe what is wrong (the caller names the file).
-pub fn read_hparams(r: &mut impl Read) -> Result<Hparams, String> {
+/// Why a file's first 48 bytes are not a whisper ggml header.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    /// Fewer than 48 bytes.
+    #[error("shorter than a ggml header (48 bytes)")]
+    Short,
+    /// Reading failed.
+    #[error("cannot read the header: {0}")]
+    Io(#[source] io::Error),
+    /// A GGUF file, the format of LLMs, not of whisper.cpp.
+    #[error("it is a GGUF file (e.g. an LLM); whisper.cpp wants the ggml format")]
+    Gguf,
+    /// Another magic number.
+    #[error("bad magic {0:#010x}, expected {MAGIC:#010x} (\"ggml\")")]
+    Magic(u32),
+    /// Dimensions no model has (zero, negative, over a million) or a negative weight type.
+    #[error("implausible header values {0:?}")]
+    Implausible(Hparams),
+}
+
+/// Reads and sanity-checks the header (the caller names the file).
+pub fn read_hparams(r: &mut impl Read) -> Result<Hparams, HeaderError> {
     let mut buf = [0u8; 48];
     r.read_exact(&mut buf).map_err(|e| match e.kind() {
-        io::ErrorKind::UnexpectedEof => "shorter than a ggml header (48 bytes)".to_string(),
-        _ => e.to_string(),
+        io::ErrorKind::UnexpectedEof => HeaderError::Short,
+        _ => HeaderError::Io(e),
     })?;
     let word = |i: usize| i32::from_le_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]]);
     let magic = word(0) as u32;
     if magic != MAGIC {
         if &buf[..4] == b"GGUF" {
-            return Err("it is a GGUF file (e.g. an LLM); whisper.cpp wants the ggml format".to_string());
+            return Err(HeaderError::Gguf);
         }
-        return Err(format!("bad magic {magic:#010x}, expected {MAGIC:#010x} (\"ggml\")"));
+        return Err(HeaderError::Magic(magic));
     }
     let h = Hparams {
         n_vocab: word(1),
@@ -147,7 +167,7 @@ pub fn read_hparams(r: &mut impl Read) -> Result<Hparams, String> {
     let words = h.words();
     let dims = &words[..10];
     if dims.iter().any(|d| !(1..=1_000_000).contains(d)) || h.ftype < 0 {
-        return Err(format!("implausible header values {h:?}"));
+        return Err(HeaderError::Implausible(h));
     }
     Ok(h)
 }
@@ -270,12 +290,12 @@ mod tests {
 
     #[test]
     fn bad_headers_are_explained() {
-        assert!(read_hparams(&mut &b"ggml"[..]).unwrap_err().contains("shorter"));
+        assert!(read_hparams(&mut &b"ggml"[..]).unwrap_err().to_string().contains("shorter"));
         let mut gguf = b"GGUF".to_vec();
         gguf.resize(48, 0);
-        assert!(read_hparams(&mut gguf.as_slice()).unwrap_err().contains("GGUF"));
+        assert!(read_hparams(&mut gguf.as_slice()).unwrap_err().to_string().contains("GGUF"));
         let mut zeros = MAGIC.to_le_bytes().to_vec();
         zeros.resize(48, 0);
-        assert!(read_hparams(&mut zeros.as_slice()).unwrap_err().contains("implausible"));
+        assert!(read_hparams(&mut zeros.as_slice()).unwrap_err().to_string().contains("implausible"));
     }
 }
