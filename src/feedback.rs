@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 
-use crate::audio::{device_list, device_name, host, trim_detail};
+use crate::audio::{StreamBuilder, build_stream, device, device_list, host, is_virtual, trim_detail};
 use crate::config::FeedbackSettings;
 
 /// Peak level of every tone (about -9 dBFS): clearly audible, never harsh.
@@ -207,36 +207,13 @@ pub enum FeedbackError {
 // ---------------------------------------------------------------------------------------------
 // Devices
 
-/// Output devices with their names and descriptions, without duplicates.
-fn enumerate(host: &cpal::Host) -> Vec<(cpal::Device, String, String)> {
-    let Ok(devices) = host.output_devices() else {
-        return Vec::new();
-    };
-    let mut found: Vec<(cpal::Device, String, String)> = Vec::new();
-    for device in devices {
-        let name = device_name(&device);
-        if found.iter().any(|(_, n, _)| *n == name) {
-            continue;
-        }
-        let description = device.description().map(|d| d.name().to_owned()).unwrap_or_default();
-        found.push((device, name, description));
-    }
-    found
-}
-
 /// Names of the output devices the audio system lists, each usable as `[feedback] device`.
 /// Empty when there is no audio system or no output device.
 pub fn list_output_devices() -> Vec<String> {
     match host() {
-        Ok(host) => enumerate(&host).into_iter().map(|(_, name, _)| name).collect(),
+        Ok(host) => device::list(&host, false).into_iter().map(|(_, info)| info.name).collect(),
         Err(_) => Vec::new(),
     }
-}
-
-/// True for devices the audio system provides in software (`default`, `null`, `pulse`, …);
-/// hardware PCMs name a card.
-fn is_virtual(name: &str) -> bool {
-    !(name.contains("CARD=") || name.starts_with("hw:") || name.starts_with("plughw:"))
 }
 
 /// An output device found and its default configuration read.
@@ -258,9 +235,9 @@ impl Speaker {
     /// Finds the output device called `name` (a listed name or a description), or the
     /// default one for `"default"` or `""`, and reads its default configuration.
     fn find(name: &str) -> Result<Self, FeedbackError> {
-        let host = host().map_err(|detail| FeedbackError::NoOutputDevice { available: vec![], detail })?;
-        let devices = enumerate(&host);
-        let available: Vec<String> = devices.iter().map(|(_, n, _)| n.clone()).collect();
+        let host = host().map_err(|e| FeedbackError::NoOutputDevice { available: vec![], detail: e.to_string() })?;
+        let devices = device::list(&host, false);
+        let available: Vec<String> = devices.iter().map(|(_, info)| info.name.clone()).collect();
         let wants_default = name.is_empty() || name == "default";
         let (device, label, description) = if wants_default {
             let device = host.default_output_device().ok_or_else(|| FeedbackError::NoOutputDevice {
@@ -270,11 +247,8 @@ impl Speaker {
             let description = device.description().map(|d| d.name().to_owned()).unwrap_or_default();
             (device, "default".to_owned(), description)
         } else {
-            devices
-                .iter()
-                .find(|(_, n, _)| n == name)
-                .or_else(|| devices.iter().find(|(_, _, d)| d.eq_ignore_ascii_case(name)))
-                .map(|(device, n, d)| (device.clone(), n.clone(), d.clone()))
+            device::find(&devices, name)
+                .map(|(device, info)| (device.clone(), info.name.clone(), info.description.clone()))
                 .ok_or_else(|| FeedbackError::UnknownDevice { name: name.to_owned(), available: available.clone() })?
         };
         let mut speaker = Self {
@@ -322,19 +296,9 @@ impl Speaker {
 
     /// Builds (does not start) a stream that plays `sound` once, then silence.
     fn stream(&self, sound: Arc<[f32]>, status: Arc<PlaybackStatus>) -> Result<cpal::Stream, FeedbackError> {
-        let config = self.config;
-        let result = match self.format {
-            SampleFormat::I8 => build::<i8>(&self.device, config, sound, status),
-            SampleFormat::I16 => build::<i16>(&self.device, config, sound, status),
-            SampleFormat::I24 => build::<cpal::I24>(&self.device, config, sound, status),
-            SampleFormat::I32 => build::<i32>(&self.device, config, sound, status),
-            SampleFormat::U8 => build::<u8>(&self.device, config, sound, status),
-            SampleFormat::U16 => build::<u16>(&self.device, config, sound, status),
-            SampleFormat::U32 => build::<u32>(&self.device, config, sound, status),
-            SampleFormat::F32 => build::<f32>(&self.device, config, sound, status),
-            SampleFormat::F64 => build::<f64>(&self.device, config, sound, status),
-            other => return Err(self.open_error(format!("its sample format {other} is not supported"))),
-        };
+        let playback = Playback { device: &self.device, config: self.config, sound, status };
+        let result = build_stream(self.format, playback)
+            .ok_or_else(|| self.open_error(format!("its sample format {} is not supported", self.format)))?;
         result.map_err(|e| self.open_error(e.to_string()))
     }
 }
@@ -352,7 +316,25 @@ struct PlaybackStatus {
     failed: AtomicBool,
 }
 
-fn build<T>(
+/// A playback stream to build: the callback plays `sound` once.
+struct Playback<'a> {
+    device: &'a cpal::Device,
+    config: cpal::StreamConfig,
+    sound: Arc<[f32]>,
+    status: Arc<PlaybackStatus>,
+}
+
+impl StreamBuilder for Playback<'_> {
+    fn build<T>(self) -> Result<cpal::Stream, cpal::Error>
+    where
+        T: SizedSample + FromSample<f32> + Send + 'static,
+        f32: FromSample<T>,
+    {
+        play::<T>(self.device, self.config, self.sound, self.status)
+    }
+}
+
+fn play<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     sound: Arc<[f32]>,

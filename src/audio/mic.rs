@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, SampleFormat, SizedSample};
 
+use super::device::{self, DeviceInfo, StreamBuilder, build_stream, device_name, host, is_virtual};
 use super::ring::{self, Consumer, Producer};
 use super::{AudioError, Resampler16k, Samples, Source, take_pending};
 
@@ -26,16 +27,6 @@ const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Native samples moved from the ring per conversion step.
 const DRAIN_CHUNK: usize = 8_192;
 
-/// An audio input device as the audio system lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputDeviceInfo {
-    /// The name to put in `[audio] device = "…"` (for ALSA, the PCM name such as
-    /// `plughw:CARD=Device,DEV=0`).
-    pub name: String,
-    /// A human-readable description, e.g. the card's product name.
-    pub description: String,
-}
-
 /// Names of the input devices the audio system lists, each usable as `[audio] device`.
 /// Empty when there is no audio system or no input device.
 pub fn list_input_devices() -> Vec<String> {
@@ -43,68 +34,11 @@ pub fn list_input_devices() -> Vec<String> {
 }
 
 /// The input devices the audio system lists, with descriptions.
-pub fn input_devices() -> Vec<InputDeviceInfo> {
+pub fn input_devices() -> Vec<DeviceInfo> {
     match host() {
-        Ok(host) => enumerate(&host).into_iter().map(|(_, info)| info).collect(),
+        Ok(host) => device::list(&host, true).into_iter().map(|(_, info)| info).collect(),
         Err(_) => Vec::new(),
     }
-}
-
-/// The platform's audio host. Uses the first available host (ALSA on Linux) and, unlike
-/// `cpal::default_host`, reports failure instead of panicking. Every use of the audio system
-/// starts here, so this is also where alsa-lib is kept from printing to stderr.
-pub(crate) fn host() -> Result<cpal::Host, String> {
-    silence_alsa_errors();
-    let mut last = "no audio host is available on this system".to_owned();
-    for id in cpal::available_hosts() {
-        match cpal::host_from_id(id) {
-            Ok(host) => return Ok(host),
-            Err(e) => last = format!("audio host {} is unavailable: {e}", id.name()),
-        }
-    }
-    Err(last)
-}
-
-/// Stops alsa-lib from printing its own messages on stderr (a machine without a sound card
-/// gets a screen of `ALSA lib pcm.c:…` lines while devices are listed); Hearth's own error,
-/// with the fix, is what the user sees. alsa-lib's handler is per thread, so this runs on every
-/// thread that reaches [`host`]; the messages go to a buffer that each call replaces, so a
-/// microphone reopened every second for days holds only the last attempt's.
-fn silence_alsa_errors() {
-    #[cfg(target_os = "linux")]
-    if let Err(e) = alsa::Output::local_error_handler() {
-        tracing::debug!("alsa-lib keeps printing its errors: {e}");
-    }
-}
-
-/// A device's name as ALSA knows it (what `[audio] device` and `[feedback] device` take).
-pub(crate) fn device_name(device: &cpal::Device) -> String {
-    match device.id() {
-        Ok(id) => id.id().to_owned(),
-        Err(_) => device.to_string(),
-    }
-}
-
-fn enumerate(host: &cpal::Host) -> Vec<(cpal::Device, InputDeviceInfo)> {
-    let Ok(devices) = host.input_devices() else {
-        return Vec::new();
-    };
-    let mut found: Vec<(cpal::Device, InputDeviceInfo)> = Vec::new();
-    for device in devices {
-        let name = device_name(&device);
-        if found.iter().any(|(_, info)| info.name == name) {
-            continue;
-        }
-        let description = device.description().map(|d| d.name().to_owned()).unwrap_or_default();
-        found.push((device, InputDeviceInfo { name, description }));
-    }
-    found
-}
-
-/// True when `name` is a device the audio system provides in software rather than a microphone
-/// (ALSA's `default`, `null`, `pulse`, …). Hardware PCMs name a card.
-fn is_virtual(name: &str) -> bool {
-    !(name.contains("CARD=") || name.starts_with("hw:") || name.starts_with("plughw:"))
 }
 
 /// State shared with the callbacks. Only atomics, so the callbacks never lock.
@@ -152,8 +86,8 @@ impl Microphone {
     /// Fails with a message listing the available input devices and how to choose one when
     /// there is no microphone, no device by that name, or the device cannot be opened.
     pub fn open(name: &str) -> Result<Self, AudioError> {
-        let host = host().map_err(|detail| AudioError::NoInputDevice { available: vec![], detail })?;
-        let devices = enumerate(&host);
+        let host = host().map_err(|e| AudioError::NoInputDevice { available: vec![], detail: e.to_string() })?;
+        let devices = device::list(&host, true);
         let available: Vec<String> = devices.iter().map(|(_, i)| i.name.clone()).collect();
         let wants_default = name.is_empty() || name == "default";
 
@@ -163,10 +97,7 @@ impl Microphone {
                 detail: "the audio system reports no default input device".to_owned(),
             })?
         } else {
-            devices
-                .iter()
-                .find(|(_, info)| info.name == name)
-                .or_else(|| devices.iter().find(|(_, info)| info.description.eq_ignore_ascii_case(name)))
+            device::find(&devices, name)
                 .map(|(device, _)| device.clone())
                 .ok_or_else(|| AudioError::UnknownDevice { name: name.to_owned(), available: available.clone() })?
         };
@@ -201,21 +132,10 @@ impl Microphone {
         let (error_tx, errors) = mpsc::sync_channel(16);
 
         let config = supported.config();
-        let stream = match sample_format {
-            SampleFormat::I8 => build::<i8>(&device, config, producer, &shared, error_tx),
-            SampleFormat::I16 => build::<i16>(&device, config, producer, &shared, error_tx),
-            SampleFormat::I24 => build::<cpal::I24>(&device, config, producer, &shared, error_tx),
-            SampleFormat::I32 => build::<i32>(&device, config, producer, &shared, error_tx),
-            SampleFormat::U8 => build::<u8>(&device, config, producer, &shared, error_tx),
-            SampleFormat::U16 => build::<u16>(&device, config, producer, &shared, error_tx),
-            SampleFormat::U32 => build::<u32>(&device, config, producer, &shared, error_tx),
-            SampleFormat::F32 => build::<f32>(&device, config, producer, &shared, error_tx),
-            SampleFormat::F64 => build::<f64>(&device, config, producer, &shared, error_tx),
-            other => {
-                return Err(open_error(format!("its sample format {other} is not supported")));
-            }
-        }
-        .map_err(|e| open_error(e.to_string()))?;
+        let capture = Capture { device: &device, config, producer, shared: &shared, errors: error_tx };
+        let stream = build_stream(sample_format, capture)
+            .ok_or_else(|| open_error(format!("its sample format {sample_format} is not supported")))?
+            .map_err(|e| open_error(e.to_string()))?;
         stream.play().map_err(|e| open_error(e.to_string()))?;
 
         tracing::info!(
@@ -345,7 +265,26 @@ impl Drop for Microphone {
     }
 }
 
-fn build<T>(
+/// A capture stream to build: the callback fills `producer`.
+struct Capture<'a> {
+    device: &'a cpal::Device,
+    config: cpal::StreamConfig,
+    producer: Producer,
+    shared: &'a Arc<Shared>,
+    errors: mpsc::SyncSender<String>,
+}
+
+impl StreamBuilder for Capture<'_> {
+    fn build<T>(self) -> Result<cpal::Stream, cpal::Error>
+    where
+        T: SizedSample + FromSample<f32> + Send + 'static,
+        f32: FromSample<T>,
+    {
+        capture::<T>(self.device, self.config, self.producer, self.shared, self.errors)
+    }
+}
+
+fn capture<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mut producer: Producer,
@@ -390,16 +329,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn virtual_devices_are_recognised() {
-        assert!(is_virtual("default"));
-        assert!(is_virtual("null"));
-        assert!(is_virtual("pulse"));
-        assert!(!is_virtual("plughw:CARD=Device,DEV=0"));
-        assert!(!is_virtual("hw:1,0"));
-        assert!(!is_virtual("sysdefault:CARD=Device"));
-    }
 
     /// Works with or without a sound card: either the default microphone opens, or the error
     /// explains what to do.

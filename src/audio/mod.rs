@@ -21,6 +21,7 @@
 //! Captured audio stays in memory, in buffers that are overwritten as soon as they are no longer
 //! needed (see [`Samples`]). Nothing in this module ever writes audio to a file.
 
+pub(crate) mod device;
 mod error;
 mod live;
 mod mic;
@@ -30,12 +31,13 @@ mod ring;
 mod samples;
 mod wav;
 
+pub use device::{DeviceInfo, HostError};
+pub(crate) use device::{StreamBuilder, build_stream, host, is_virtual};
 pub use error::AudioError;
 /// Helpers for device error messages, shared with the speaker's (`feedback.rs`).
 pub(crate) use error::{list as device_list, trim as trim_detail};
 pub use live::{CaptureDevice, LiveMicrophone};
-pub use mic::{InputDeviceInfo, Microphone, input_devices, list_input_devices};
-pub(crate) use mic::{device_name, host};
+pub use mic::{Microphone, input_devices, list_input_devices};
 pub use raw::{RawS16leSource, read_raw_s16le};
 pub use resample::Resampler16k;
 pub use samples::Samples;
