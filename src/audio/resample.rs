@@ -26,7 +26,7 @@ const SINC_CHUNK: usize = 1_024;
 /// Call [`finish`](Self::finish) at the end of the stream to flush the tail.
 ///
 /// - Channels are averaged into mono before resampling.
-/// - Samples are clipped to `[-1, 1]` and NaN becomes silence ([`sane`]): a float WAV file or a
+/// - Samples are clipped to `[-1, 1]` and NaN becomes silence (`sane`): a float WAV file or a
 ///   driver can hold anything, and one NaN or infinity in rubato's FFT makes it panic.
 /// - 16 kHz input is passed through without touching rubato.
 /// - The output is time-aligned with the input: the resampler's filter delay is trimmed from

@@ -194,7 +194,7 @@ impl From<super::EntityError> for DiscoveryProblem {
 /// Reads one message from `<prefix>/<component>/[<node_id>/]<object_id>/config` or the
 /// device-based `<prefix>/device/<id>/config` (components in `cmps`, each with its platform in
 /// `p`, sharing the device's other keys). Pure: the caller keeps which topic held which entities.
-/// Malformed JSON, and an entity with a value out of range ([`super::limits`]), is a
+/// Malformed JSON, and an entity with a value out of range (`home::limits`), is a
 /// [`DiscoveryError`] naming the topic (escaped, [`super::Escaped`]) for the caller to log and skip.
 pub fn parse_discovery(prefix: &str, topic: &str, payload: &[u8]) -> Result<DiscoveryUpdate, DiscoveryError> {
     let fail = |component: Option<&str>, problem: DiscoveryProblem| DiscoveryError {

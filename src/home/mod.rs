@@ -149,7 +149,7 @@ pub enum EntityError {
         id: String,
     },
     /// A discovery key the command builder computes with is out of its range
-    /// ([`limits::check`]); the entity is skipped rather than sent nonsense.
+    /// (`limits::check`); the entity is skipped rather than sent nonsense.
     #[error("entity {}: `{}` = {} is not allowed: use {}", Escaped(.entity), .range.key, Escaped(&.range.value), .range.allowed)]
     OutOfRange {
         /// The entity's name or id.

@@ -448,7 +448,7 @@ impl MqttBridge {
     /// QoS 0, because a config is state, not a command: the broker sends the retained ones
     /// without limit, whereas at QoS 1 mosquitto queues at most `max_queued_messages` (1,000 by
     /// default) for a client and silently drops the rest of a large home's configs. The buffer
-    /// is [`DISCOVERY_CAPACITY`]; [`Subscription::dropped`] counts what did not fit.
+    /// is `DISCOVERY_CAPACITY` (65,536); [`Subscription::dropped`] counts what did not fit.
     pub fn subscribe_discovery(&self, prefix: &str) -> Result<Subscription, MqttError> {
         let filters = vec![format!("{prefix}/+/+/config"), format!("{prefix}/+/+/+/config")];
         self.subscribe_to(filters, QoS::AtMostOnce, DISCOVERY_CAPACITY)

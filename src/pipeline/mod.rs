@@ -243,7 +243,7 @@ impl Assistant {
         Ok(Assistant { settings, wake, transcriber, registry, recognizer, memory })
     }
 
-    /// Opens the input, connects to the broker (waiting up to [`CONNECT_WAIT`]; a refused
+    /// Opens the input, connects to the broker (waiting up to `CONNECT_WAIT`; a refused
     /// login is fatal, an unreachable broker is not: commands queue), reads the devices Home
     /// Assistant announces, and starts the STT worker, the handler thread and the signal
     /// handler. The caller's thread then becomes the DSP thread: [`Running::listen`].

@@ -9,7 +9,7 @@ pub enum Dropped {
     Silence,
     /// whisper itself judged the clip to hold no speech (see [`is_no_speech`]).
     NoSpeech,
-    /// whisper produced only annotations or punctuation ("[BLANK_AUDIO]", "(buzzing)", "...").
+    /// whisper produced only annotations or punctuation ("\[BLANK_AUDIO\]", "(buzzing)", "...").
     NoWords,
     /// whisper produced a phrase it is known to invent on silence or noise ("Thank you.").
     Hallucination,
