@@ -167,22 +167,24 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The keys the command builder computes with, which `home::limits` range-checks.
+const RANGED_KEYS: &[&str] = &[
+    "brightness_scale",
+    "speed_range_min",
+    "speed_range_max",
+    "position_open",
+    "position_closed",
+    "min_temp",
+    "max_temp",
+    "temp_step",
+];
+
 /// A discovery-like object: a plausible entity (a name and every command topic) with known
 /// keys of any value laid over it, so most cases reach the command builder's arithmetic.
 fn json_config() -> impl Strategy<Value = Map<String, Value>> {
     let random = prop::collection::btree_map(prop::sample::select(KEYS).prop_map(str::to_string), json_value(), 0..5);
     let numbers = prop::collection::btree_map(
-        prop::sample::select(vec![
-            "brightness_scale",
-            "speed_range_min",
-            "speed_range_max",
-            "position_open",
-            "position_closed",
-            "min_temp",
-            "max_temp",
-            "temp_step",
-        ])
-        .prop_map(str::to_string),
+        prop::sample::select(RANGED_KEYS).prop_map(str::to_string),
         prop_oneof![
             json_leaf(),
             special_f64().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number))
@@ -382,22 +384,9 @@ fn config_text() -> impl Strategy<Value = String> {
         prop::sample::select(CONFIG_KEYS).prop_flat_map(|(section, key, ty)| (Just((section, key)), typed_value(ty))),
         0..8,
     );
-    let entity_keys = prop::sample::select(vec![
-        "aliases",
-        "area",
-        "command_topic",
-        "schema",
-        "allow_unlock",
-        "brightness_scale",
-        "speed_range_min",
-        "speed_range_max",
-        "position_open",
-        "position_closed",
-        "min_temp",
-        "max_temp",
-        "temp_step",
-        "cmd_t",
-    ]);
+    let entity_keys = prop::sample::select(
+        [&["aliases", "area", "command_topic", "schema", "allow_unlock"], RANGED_KEYS, &["cmd_t"]].concat(),
+    );
     let entity = (
         prop::sample::select(WORDS),
         prop::sample::select(vec!["light", "switch", "fan", "cover", "climate", "lock", "valve", "vacuum"]),

@@ -7,9 +7,7 @@
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
 
-use std::process::Command;
-
-use mosquitto::{Mosquitto, Observer};
+use mosquitto::{Mosquitto, Observer, hearth_with_config};
 use serde_json::Value;
 
 /// The home: the real front door lock, a look-alike lock with the same name, a lock whose
@@ -48,18 +46,10 @@ fn config(port: u16, intent: &str) -> String {
 /// Runs `hearth intent --execute --json` with `config` and returns its result line.
 async fn execute(config: String, sentence: &str) -> Value {
     let sentence = sentence.to_string();
-    let out = tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, config).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["intent", "--execute", "--json", "--config", path.to_str().unwrap(), &sentence])
-            .env_remove("HEARTH_CONFIG")
-            .output()
-            .expect("run hearth")
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || hearth_with_config(&config, &["intent", "--execute", "--json", &sentence]))
+            .await
+            .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))

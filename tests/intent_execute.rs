@@ -6,9 +6,7 @@
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
 
-use std::process::Command;
-
-use mosquitto::{Mosquitto, Observer, TASMOTA_DESK_PLUG, Z2M_SOFA_LAMP, free_port};
+use mosquitto::{Mosquitto, Observer, TASMOTA_DESK_PLUG, Z2M_SOFA_LAMP, free_port, hearth_with_config};
 use serde_json::Value;
 
 fn config(port: u16) -> String {
@@ -32,14 +30,7 @@ brightness_scale = 254
 }
 
 fn hearth_intent(config: &str, sentence: &str) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.toml");
-    std::fs::write(&path, config).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["intent", "--execute", "--json", "--config", path.to_str().unwrap(), sentence])
-        .env_remove("HEARTH_CONFIG")
-        .output()
-        .expect("run hearth")
+    hearth_with_config(config, &["intent", "--execute", "--json", sentence])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,19 +73,7 @@ async fn devices_lists_retained_discovery_configs_and_skips_malformed_ones() {
     publisher.publish("homeassistant/switch/broken/config", "{not json", true).await;
 
     let config = config(broker.port());
-    let out = tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, config).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["devices", "--config", path.to_str().unwrap()])
-            .env_remove("HEARTH_CONFIG")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run hearth")
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || hearth_with_config(&config, &["devices"])).await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();

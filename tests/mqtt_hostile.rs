@@ -6,10 +6,10 @@
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Instant;
 
-use mosquitto::{Mosquitto, Observer, retain};
+use mosquitto::{Mosquitto, Observer, hearth_with_config, retain};
 use serde_json::{Value, json};
 
 /// The ordinary part of the home: the kitchen light and 29 lamps, each its own topic.
@@ -28,21 +28,13 @@ fn ordinary_home() -> Vec<(String, String)> {
     configs
 }
 
-/// Runs `hearth` with a config for the broker on `port`.
+/// Runs `hearth ARGS` with a config for the broker on `port`.
 async fn hearth(port: u16, args: &[&str]) -> Output {
+    let config = format!("[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[site]\nid = \"hall\"\n");
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config.toml");
-        std::fs::write(&path, format!("[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[site]\nid = \"hall\"\n")).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(&args)
-            .arg("--config")
-            .arg(&path)
-            .env_remove("HEARTH_CONFIG")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run hearth")
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        hearth_with_config(&config, &args)
     })
     .await
     .unwrap()

@@ -68,7 +68,7 @@ pub(crate) fn device_name(device: &cpal::Device) -> String {
 }
 
 /// `devices` with their names and descriptions, each name once.
-pub(crate) fn distinct(devices: impl IntoIterator<Item = cpal::Device>) -> Vec<(cpal::Device, DeviceInfo)> {
+fn distinct(devices: impl IntoIterator<Item = cpal::Device>) -> Vec<(cpal::Device, DeviceInfo)> {
     let mut found: Vec<(cpal::Device, DeviceInfo)> = Vec::new();
     for device in devices {
         let name = device_name(&device);

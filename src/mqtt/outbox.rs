@@ -306,6 +306,12 @@ impl Outbox {
 mod tests {
     use super::*;
 
+    /// The next ready command, handed to the client (not yet written).
+    fn hand_over(outbox: &mut Outbox, now: Instant) {
+        let command = outbox.next_ready(now).expect("a command is ready");
+        outbox.submitted(command);
+    }
+
     fn command(id: u64, created: Instant, max_age: Duration) -> Command {
         Command { id, topic: format!("t/{id}"), payload: id.to_string().into_bytes(), created, max_age, reply: None }
     }
@@ -351,11 +357,9 @@ mod tests {
         let mut outbox = Outbox::new(8, 4);
         outbox.push(command(1, now, AGE));
         outbox.push(command(2, now, AGE));
-        let c1 = outbox.next_ready(now).unwrap();
-        outbox.submitted(c1);
+        hand_over(&mut outbox, now);
         outbox.submitted_internal();
-        let c2 = outbox.next_ready(now).unwrap();
-        outbox.submitted(c2);
+        hand_over(&mut outbox, now);
         outbox.on_outgoing_publish(7);
         outbox.on_outgoing_publish(8); // the internal publish
         outbox.on_outgoing_publish(9);
@@ -375,8 +379,7 @@ mod tests {
             outbox.push(command(id, now, AGE));
         }
         for _ in 0..3 {
-            let c = outbox.next_ready(now).unwrap();
-            outbox.submitted(c);
+            hand_over(&mut outbox, now);
         }
         outbox.on_outgoing_publish(1); // command 1 written, 2 and 3 only handed to the client
         assert_eq!(outbox.unacknowledged(), 3);
@@ -394,11 +397,9 @@ mod tests {
         let mut outbox = Outbox::new(8, 8);
         outbox.push(command(1, now, AGE));
         outbox.push(command(2, now, AGE));
-        let c = outbox.next_ready(now).unwrap();
-        outbox.submitted(c);
+        hand_over(&mut outbox, now);
         outbox.on_outgoing_publish(7);
-        let c = outbox.next_ready(now).unwrap();
-        outbox.submitted(c);
+        hand_over(&mut outbox, now);
         outbox.on_outgoing_publish(8);
         assert_eq!(outbox.on_puback(8).map(|s| s.outcome), Some(Outcome::Published));
         let settled = outbox.on_disconnect();
@@ -416,8 +417,7 @@ mod tests {
         let mut outbox = Outbox::new(8, 8);
         outbox.push(command(1, now, AGE));
         outbox.push(command(2, now, AGE));
-        let c = outbox.next_ready(now).unwrap();
-        outbox.submitted(c);
+        hand_over(&mut outbox, now);
         outbox.on_outgoing_publish(1);
         let settled = outbox.drain(DropReason::Shutdown);
         let outcomes: Vec<(u64, Outcome)> = settled.into_iter().map(|s| (s.command.id, s.outcome)).collect();
@@ -431,10 +431,8 @@ mod tests {
         for id in 1..=3 {
             outbox.push(command(id, now, AGE));
         }
-        let a = outbox.next_ready(now).unwrap();
-        outbox.submitted(a);
-        let b = outbox.next_ready(now).unwrap();
-        outbox.submitted(b);
+        hand_over(&mut outbox, now);
+        hand_over(&mut outbox, now);
         assert!(outbox.next_ready(now).is_none());
         outbox.on_outgoing_publish(1);
         outbox.on_puback(1).unwrap();
@@ -447,11 +445,9 @@ mod tests {
         let mut outbox = Outbox::new(8, 8);
         outbox.push(command(1, now, AGE));
         outbox.push(command(2, now, AGE));
-        let c = outbox.next_ready(now).unwrap();
-        outbox.submitted(c);
+        hand_over(&mut outbox, now);
         outbox.on_outgoing_publish(5);
-        let c = outbox.next_ready(now).unwrap();
-        outbox.submitted(c);
+        hand_over(&mut outbox, now);
         outbox.on_await_ack(5); // command 2 wants pkid 5 too
         assert_eq!(outbox.on_puback(5).unwrap().command.id, 1);
         outbox.on_outgoing_publish(5);
@@ -463,8 +459,7 @@ mod tests {
         let now = Instant::now();
         let mut outbox = Outbox::new(2, 8);
         outbox.push(command(1, now, AGE));
-        let c = outbox.next_ready(now).unwrap();
-        outbox.submitted(c);
+        hand_over(&mut outbox, now);
         outbox.push(command(2, now, AGE));
         outbox.push(command(3, now, AGE));
         let dropped = outbox.on_disconnect();

@@ -16,7 +16,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -376,4 +376,21 @@ pub async fn retain(port: u16, messages: &[(String, String)]) {
         client.publish(topic.as_str(), QoS::AtLeastOnce, true, payload.as_bytes().to_vec()).await.unwrap();
     }
     tokio::time::timeout(WAIT * 4, poll).await.expect("the broker did not acknowledge the home in time").unwrap();
+}
+
+/// Runs `hearth ARGS --config FILE`, FILE holding `config` (a config naming the test broker),
+/// and returns what it printed. Blocking: async tests call it in `spawn_blocking`. The
+/// caller's `HEARTH_CONFIG` and `RUST_LOG` do not apply, so the log is the default one.
+pub fn hearth_with_config(config: &str, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .arg("--config")
+        .arg(&path)
+        .env_remove("HEARTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run hearth")
 }
