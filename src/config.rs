@@ -502,9 +502,9 @@ impl Check<'_> {
         (min, max): (Duration, Duration),
     ) -> Result<Duration, ConfigError> {
         let text = text.unwrap_or_else(|| default.into());
-        match parse_duration(&text) {
-            Some(d) if (min..=max).contains(&d) => Ok(d),
-            _ => Err(self.bad(
+        match duration_within(&text, (min, max)) {
+            Some(d) => Ok(d),
+            None => Err(self.bad(
                 key,
                 format!("{text:?}"),
                 &format!(
@@ -602,7 +602,7 @@ impl RawAudio {
 impl RawWake {
     fn validate(self, check: &Check) -> Result<WakeSettings, ConfigError> {
         let threshold = self.threshold.unwrap_or(0.5);
-        if !(threshold > 0.0 && threshold < 1.0) {
+        if !valid_threshold(threshold) {
             return Err(check.bad("wake.threshold", threshold.to_string(), "use a number between 0 and 1, e.g. 0.5"));
         }
         Ok(WakeSettings {
@@ -779,6 +779,17 @@ impl Settings {
 /// rules the broker enforces ([`crate::mqtt::topic::check_publish`]).
 fn topic_problem(topic: &str) -> Option<String> {
     crate::mqtt::topic::check_publish(topic).err().map(|why| why.to_string())
+}
+
+/// Whether `threshold` is one `[wake] threshold` (and `--threshold`) takes: strictly between 0 and 1.
+pub fn valid_threshold(threshold: f32) -> bool {
+    threshold > 0.0 && threshold < 1.0
+}
+
+/// [`parse_duration`] of `text` if it lies within `(min, max)`, as every duration key and flag
+/// requires; `None` when malformed or out of range.
+pub fn duration_within(text: &str, (min, max): (Duration, Duration)) -> Option<Duration> {
+    parse_duration(text).filter(|d| (min..=max).contains(d))
 }
 
 /// Parses "1500ms", "2s", "1.5s", "30m", "24h", "2d"; `None` when malformed.

@@ -251,14 +251,14 @@ fn threshold_arg(text: &str) -> Result<f32, String> {
     text.trim()
         .parse()
         .ok()
-        .filter(|t: &f32| *t > 0.0 && *t < 1.0)
+        .filter(|t: &f32| hearth::config::valid_threshold(*t))
         .ok_or_else(|| "use a number between 0 and 1, e.g. 0.5".into())
 }
 
 /// `--refractory`: as `[wake] refractory`.
 fn refractory_arg(text: &str) -> Result<std::time::Duration, String> {
     let (min, max) = hearth::config::REFRACTORY_RANGE;
-    hearth::config::parse_duration(text).filter(|d| (min..=max).contains(d)).ok_or_else(|| {
+    hearth::config::duration_within(text, (min, max)).ok_or_else(|| {
         format!(
             "write a duration from {} to {}, e.g. 2s or 1500ms",
             hearth::config::show_duration(min),
