@@ -14,6 +14,7 @@ use std::io::{self, BufReader, Read, Seek};
 use std::path::Path;
 
 use super::ggml::{HeaderError, Hparams, read_hparams};
+use super::quant::{Q8_0_BLOCK_BYTES, QK8_0};
 
 /// Why a file is not a complete whisper.cpp model. The text follows "not a whisper.cpp model: ".
 #[derive(Debug, thiserror::Error)]
@@ -68,13 +69,14 @@ pub fn check_file(path: &Path) -> Result<Hparams, BadModel> {
 /// are stored in (f32, f16, bf16 and the quantizations `whisper.cpp/quantize` writes).
 fn type_layout(ttype: i32) -> Option<(u64, u64)> {
     Some(match ttype {
-        0 => (4, 1),     // f32
-        1 => (2, 1),     // f16
-        2 => (18, 32),   // q4_0
-        3 => (20, 32),   // q4_1
-        6 => (22, 32),   // q5_0
-        7 => (24, 32),   // q5_1
-        8 => (34, 32),   // q8_0
+        0 => (4, 1),   // f32
+        1 => (2, 1),   // f16
+        2 => (18, 32), // q4_0
+        3 => (20, 32), // q4_1
+        6 => (22, 32), // q5_0
+        7 => (24, 32), // q5_1
+        // q8_0: the layout `hearth model import` writes (`quant.rs`).
+        8 => (Q8_0_BLOCK_BYTES as u64, QK8_0 as u64),
         10 => (84, 256), // q2_k
         11 => (110, 256),
         12 => (144, 256),
