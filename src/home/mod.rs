@@ -31,7 +31,7 @@ pub use discovery::{
 };
 pub use guard::SafetyPolicy;
 pub use limits::OutOfRange;
-pub use names::{Escaped, Spelled, escape_name, fold, fold_char, is_apostrophe, is_disguised, is_invisible, sound_key};
+pub use names::{Escaped, Spelled, fold, fold_char, is_apostrophe, is_disguised, is_invisible, sound_key};
 
 /// What kind of device an entity is: Home Assistant's MQTT component (entity domain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
