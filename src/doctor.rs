@@ -196,7 +196,12 @@ pub fn check_wake_models(wake: &WakeSettings) -> CheckResult {
     if loaded.is_ok()
         && let Err(e) = crate::wake::WakeDetector::load(&crate::wake::WakeOptions::from(wake))
     {
-        return CheckResult::fail(NAME, e.to_string(), "replace the files with the original openWakeWord models");
+        // `{:#}` keeps what tract reported below the summary.
+        return CheckResult::fail(
+            NAME,
+            format!("{:#}", anyhow::Error::new(e)),
+            "replace the files with the original openWakeWord models",
+        );
     }
     match loaded {
         Ok(()) => {

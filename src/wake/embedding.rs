@@ -14,6 +14,7 @@
 //! written whole is computed in full. The model file's graph is checked to be this chain; any
 //! other network is refused with the reason, and the detector reports the file as broken.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use tract_onnx::data_resolver::FopenDataResolver;
@@ -82,11 +83,42 @@ pub(super) struct EmbeddingNet {
     current: bool,
 }
 
+/// Why a file cannot be computed by [`EmbeddingNet`].
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NetError {
+    /// tract-onnx cannot read the file or one of its tensors: it is damaged or not ONNX.
+    #[error("{what} cannot be read")]
+    Unreadable {
+        /// The file or the tensor.
+        what: String,
+        /// What tract-onnx reported.
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The file is ONNX but not the chain of layers this module computes.
+    #[error("{0}")]
+    Layout(Cow<'static, str>),
+}
+
+impl From<&'static str> for NetError {
+    fn from(reason: &'static str) -> Self {
+        NetError::Layout(Cow::Borrowed(reason))
+    }
+}
+
+impl From<String> for NetError {
+    fn from(reason: String) -> Self {
+        NetError::Layout(Cow::Owned(reason))
+    }
+}
+
 impl EmbeddingNet {
     /// Reads the network from `path` for a window of `frames` × `bins`. `Err` says why the file
     /// is not the chain this module computes.
-    pub(super) fn load(path: &Path, frames: usize, bins: usize) -> Result<Self, String> {
-        let proto = tract_onnx::onnx().proto_model_for_path(path).map_err(|e| format!("{e:#}"))?;
+    pub(super) fn load(path: &Path, frames: usize, bins: usize) -> Result<Self, NetError> {
+        let proto = tract_onnx::onnx()
+            .proto_model_for_path(path)
+            .map_err(|e| NetError::Unreadable { what: "the file".into(), cause: e.into() })?;
         let graph = proto.graph.as_ref().ok_or("the file has no graph")?;
         let (layers, reshapes) = parse_chain(graph)?;
         let input = Shape { t: frames, f: bins, c: 1 };
@@ -97,7 +129,7 @@ impl EmbeddingNet {
             shape = match layer {
                 Layer::Conv(c) => {
                     if c.cin != shape.c {
-                        return Err(format!("a convolution takes {} channels but gets {}", c.cin, shape.c));
+                        return Err(format!("a convolution takes {} channels but gets {}", c.cin, shape.c).into());
                     }
                     if shape.t < c.kt || shape.f + 2 * c.pad_f < c.kf {
                         return Err("the window is too small for the network".into());
@@ -264,7 +296,7 @@ fn pool(p: &Pool, input: &[f32], i: Shape, output: &mut [f32], o: Shape, first: 
 /// The graph as a chain of layers: an input reshape, then convolutions (each optionally
 /// followed by LeakyReLU and `Max` with a constant) and max-pools, then an output reshape.
 /// Returns the layers and the target shapes of the reshapes.
-fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String> {
+fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), NetError> {
     let constant = |name: &str| graph.initializer.iter().find(|t| t.name == name);
     let mut layers = Vec::new();
     let mut reshapes = Vec::new();
@@ -275,7 +307,7 @@ fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String
     };
     while let Some(node) = nodes.next() {
         if node.input.first() != Some(&current) || node.output.len() != 1 {
-            return Err(format!("node {} ({}) is not part of a simple chain", node.name, node.op_type));
+            return Err(format!("node {} ({}) is not part of a simple chain", node.name, node.op_type).into());
         }
         match node.op_type.as_str() {
             // Reshapes that only add or drop axes of size 1 around the chain: first from
@@ -317,7 +349,7 @@ fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String
                     _ => return Err("a MaxPool is not a plain non-overlapping 2-D pool".into()),
                 }
             }
-            other => return Err(format!("operator {other} is not one this network computes")),
+            other => return Err(format!("operator {other} is not one this network computes").into()),
         }
         current = node.output[0].clone();
     }
@@ -331,7 +363,7 @@ fn parse_chain(graph: &GraphProto) -> Result<(Vec<Layer>, Vec<Vec<i64>>), String
     Ok((layers, reshapes))
 }
 
-fn parse_conv<'a>(node: &NodeProto, constant: &impl Fn(&str) -> Option<&'a TensorProto>) -> Result<Conv, String> {
+fn parse_conv<'a>(node: &NodeProto, constant: &impl Fn(&str) -> Option<&'a TensorProto>) -> Result<Conv, NetError> {
     let weights = node.input.get(1).and_then(|n| constant(n)).ok_or("a Conv's weights are not a constant")?;
     let dims: Vec<usize> = weights.dims.iter().map(|&d| d as usize).collect();
     let [cout, cin, kt, kf] = dims[..] else { return Err("a Conv's weights are not 4-D".into()) };
@@ -381,8 +413,9 @@ fn float_attr(node: &NodeProto, name: &str) -> Option<f32> {
 }
 
 /// A constant tensor's values, decoded by tract-onnx; `Err` when they are not of type `T`.
-fn values<T: Datum>(t: &TensorProto) -> Result<Vec<T>, String> {
-    let tensor = load_tensor(&FopenDataResolver, t, None).map_err(|e| format!("tensor {}: {e:#}", t.name))?;
+fn values<T: Datum>(t: &TensorProto) -> Result<Vec<T>, NetError> {
+    let tensor = load_tensor(&FopenDataResolver, t, None)
+        .map_err(|e| NetError::Unreadable { what: format!("tensor {}", t.name), cause: e.into() })?;
     let values = tensor
         .as_plain_ram()
         .and_then(|view| view.as_slice::<T>().ok())
@@ -479,7 +512,7 @@ mod tests {
     fn other_networks_are_refused_with_a_reason() {
         let dir = model().parent().map(Path::to_owned).expect("models/ has a parent");
         let mel = EmbeddingNet::load(&dir.join("melspectrogram.onnx"), FRAMES, BINS);
-        assert!(mel.is_err_and(|e| e.contains("not")), "the mel network is not this chain");
+        assert!(mel.is_err_and(|e| e.to_string().contains("not")), "the mel network is not this chain");
         let small = EmbeddingNet::load(&dir.join("embedding_model.onnx"), 40, BINS);
         assert!(small.is_err(), "a 40-frame window does not reach one embedding");
     }

@@ -44,7 +44,7 @@ pub enum WakeError {
 
     /// The file exists but is not an ONNX model tract can load and optimise.
     #[error(
-        "{role} {} cannot be loaded ({detail}): the file is damaged or not an ONNX model; {}",
+        "{role} {} cannot be loaded: the file is damaged or not an ONNX model; {}",
         path.display(),
         broken_fix(path, *custom)
     )]
@@ -54,17 +54,14 @@ pub enum WakeError {
         /// The file.
         path: PathBuf,
         /// What tract reported.
-        detail: String,
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync>,
         /// Whether the path came from the user rather than from a known name.
         custom: bool,
     },
 
     /// The file loads, but its inputs or outputs are not those of openWakeWord's models.
-    #[error(
-        "{} is not an openWakeWord {role}: {detail}; [wake] model must be one of openWakeWord's \
-         single-word classifiers (input [1, frames, 96], output [1, 1]), e.g. hey_jarvis",
-        path.display()
-    )]
+    #[error("{} is not an openWakeWord {role}: {detail}; {}", path.display(), shape_fix(role))]
     WrongShape {
         /// What the file should have been.
         role: &'static str,
@@ -80,6 +77,16 @@ fn missing_fix(path: &std::path::Path, custom: bool) -> String {
         "check [wake] model in the config (a relative path is looked up in [wake] models_dir)".to_owned()
     } else {
         fetch_hint(path.parent().unwrap_or(std::path::Path::new(".")))
+    }
+}
+
+fn shape_fix(role: &str) -> String {
+    if role == "wake-word model" {
+        "[wake] model must be one of openWakeWord's single-word classifiers (input [1, frames, 96], \
+         output [1, 1]), e.g. hey_jarvis"
+            .to_owned()
+    } else {
+        format!("replace it with openWakeWord's original {role} (scripts/setup-test-env fetches it)")
     }
 }
 

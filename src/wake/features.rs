@@ -17,7 +17,7 @@ use tract_onnx::prelude::TractResult;
 use zeroize::Zeroize;
 
 use super::WakeError;
-use super::embedding::EmbeddingNet;
+use super::embedding::{EmbeddingNet, NetError};
 use super::network::{Network, Role};
 use crate::audio::BLOCK_SAMPLES;
 
@@ -162,11 +162,11 @@ fn load_embedding(path: &Path) -> Result<EmbeddingNet, WakeError> {
     if !path.is_file() {
         return Err(WakeError::MissingFile { role, path: path.to_owned(), custom: false });
     }
-    let net = EmbeddingNet::load(path, EMBEDDING_WINDOW, MEL_BINS).map_err(|detail| WakeError::Broken {
-        role,
-        path: path.to_owned(),
-        detail,
-        custom: false,
+    let net = EmbeddingNet::load(path, EMBEDDING_WINDOW, MEL_BINS).map_err(|e| match e {
+        NetError::Unreadable { .. } => {
+            WakeError::Broken { role, path: path.to_owned(), cause: e.into(), custom: false }
+        }
+        NetError::Layout(detail) => WakeError::WrongShape { role, path: path.to_owned(), detail: detail.into_owned() },
     })?;
     if net.output_len() != EMBEDDING_DIM {
         return Err(WakeError::WrongShape {

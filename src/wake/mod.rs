@@ -128,7 +128,7 @@ impl WakeDetector {
         let prime = features.noise_embeddings(frames).map_err(|e| WakeError::Broken {
             role: "mel-spectrogram or speech embedding model",
             path: features.mel_path().to_owned(),
-            detail: format!("{e:#}"),
+            cause: e.into(),
             custom: false,
         })?;
         if prime.len() != frames * EMBEDDING_DIM {

@@ -48,7 +48,7 @@ impl Network {
         let broken = |e: TractError| WakeError::Broken {
             role: role.name,
             path: path.to_owned(),
-            detail: format!("{e:#}"),
+            cause: e.into(),
             custom: role.custom,
         };
         let model = tract_onnx::onnx().model_for_path(path).map_err(broken)?;
