@@ -244,10 +244,7 @@ mod tests {
                 Expr::Alt(vec![t("s"), Expr::empty()]),
             ])
         );
-        assert_eq!(
-            parse("(on;<here>)").unwrap(),
-            Expr::Perm(vec![t("on"), Expr::Rule("here".into())])
-        );
+        assert_eq!(parse("(on;<here>)").unwrap(), Expr::Perm(vec![t("on"), Expr::Rule("here".into())]));
         assert_eq!(parse("[a|b]").unwrap(), Expr::Alt(vec![t("a"), t("b"), Expr::empty()]));
     }
 

@@ -326,15 +326,19 @@ impl Walk<'_> {
     fn wildcard(&self, slot: &str, p: usize, st: &mut State, next: Next) {
         let p = self.value_start(p);
         let low = &self.text.low;
+        // Any end, not only word ends: hassil ends a wildcard wherever the next text starts
+        // ("{search_query}podcast" takes "jazz" from "jazzpodcast").
         for q in p + 1..=low.len() {
-            if q < low.len() && low[q] != ' ' {
-                continue;
-            }
             let text = self.said(p, q);
             if text.is_empty() {
                 continue;
             }
-            st.entities.push(Entity { slot: slot.to_string(), value: Value::String(text.clone()), text, wildcard: true });
+            st.entities.push(Entity {
+                slot: slot.to_string(),
+                value: Value::String(text.clone()),
+                text,
+                wildcard: true,
+            });
             next(q, st);
             st.entities.pop();
         }
@@ -403,6 +407,7 @@ impl LanguageGrammar {
             (w != words).then(|| Prepared::new(&w))
         };
         let no_skip = variant(Skip::Everywhere);
+        let folded: String = as_said.low.iter().collect();
         let (at_start, at_end) = (variant(Skip::Start), variant(Skip::End));
         let mut found = Vec::new();
         for data in &self.data {
@@ -411,7 +416,12 @@ impl LanguageGrammar {
             {
                 continue;
             }
-            for (sentence, &(starts, ends)) in data.sentences.iter().zip(&data.wildcard_ends) {
+            for ((sentence, &(starts, ends)), required) in
+                data.sentences.iter().zip(&data.wildcard_ends).zip(&data.required)
+            {
+                if !required.iter().all(|clause| clause.iter().any(|f| folded.contains(f.as_str()))) {
+                    continue;
+                }
                 // Which texts to try: skip words stay where a wildcard may take them; where
                 // removing them changed the text, the text as said is tried first.
                 let mut texts: Vec<&Prepared> = Vec::with_capacity(2);
@@ -527,7 +537,12 @@ impl LanguageGrammar {
         let said: Vec<String> = entities.iter().map(|e| e.slot.clone()).collect();
         for (slot, value) in &data.slots {
             if !said.contains(slot) {
-                entities.push(Entity { slot: slot.clone(), value: value.clone(), text: String::new(), wildcard: false });
+                entities.push(Entity {
+                    slot: slot.clone(),
+                    value: value.clone(),
+                    text: String::new(),
+                    wildcard: false,
+                });
             }
         }
         for e in from_context {

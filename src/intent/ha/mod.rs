@@ -60,15 +60,24 @@ pub enum DataError {
 pub(crate) enum Node {
     /// Literal text: words and the gaps between them; `count` is its length for ranking
     /// (hassil counts the characters of each literal chunk, inner spaces included).
-    Lit { pieces: Vec<Piece>, count: usize },
+    Lit {
+        pieces: Vec<Piece>,
+        count: usize,
+    },
     Seq(Vec<Node>),
     Alt(Vec<Node>),
     Perm(Vec<Node>),
     /// A slot list by name (resolved when matching: the intent data's own, the caller's, the
     /// language's), reported in `slot`.
-    List { list: String, slot: String },
+    List {
+        list: String,
+        slot: String,
+    },
     /// An inline range `{N..M,S:slot}`.
-    Range { range: RangeList, slot: String },
+    Range {
+        range: RangeList,
+        slot: String,
+    },
 }
 
 /// Part of a literal.
@@ -162,6 +171,8 @@ pub(crate) struct IntentData {
     /// Whether the sentence is a lone wildcard, starts with one or ends with one (skip words
     /// are then kept where the wildcard is).
     pub wildcard_ends: Vec<(bool, bool)>,
+    /// Per sentence, text that must occur in any sentence it matches ([`required`]).
+    pub required: Vec<Vec<Vec<String>>>,
     pub slots: Map<String, Value>,
     pub requires: Map<String, Value>,
     pub excludes: Map<String, Value>,
@@ -356,7 +367,9 @@ fn parse_lists(
 /// Whether a node is a reference to a wildcard list.
 fn is_wildcard(node: &Node, lists: [&HashMap<String, SlotList>; 2]) -> bool {
     match node {
-        Node::List { list, .. } => lists.iter().find_map(|l| l.get(list)).is_some_and(|l| matches!(l, SlotList::Wildcard)),
+        Node::List { list, .. } => {
+            lists.iter().find_map(|l| l.get(list)).is_some_and(|l| matches!(l, SlotList::Wildcard))
+        }
         _ => false,
     }
 }
@@ -381,7 +394,6 @@ impl LanguageGrammar {
         for f in &files {
             lists.extend(parse_lists("lists", f.get("lists"), [&rules, &no_rules])?);
         }
-        let no_lists = HashMap::new();
         let mut intents: Vec<String> = Vec::new();
         let mut data = Vec::new();
         for f in &files {
@@ -399,7 +411,7 @@ impl LanguageGrammar {
                 };
                 for (i, block) in blocks.iter().enumerate() {
                     let what = format!("intents.{name}.data[{i}]");
-                    data.push(compile_data(&what, index, block, &rules, &lists, &no_lists)?);
+                    data.push(compile_data(&what, index, block, &rules, &lists)?);
                 }
             }
         }
@@ -431,7 +443,6 @@ fn compile_data(
     block: &Value,
     rules: &HashMap<String, Expr>,
     lists: &HashMap<String, SlotList>,
-    no_lists: &HashMap<String, SlotList>,
 ) -> Result<IntentData, DataError> {
     let table = |key: &str| -> Result<Map<String, Value>, DataError> {
         match block.get(key) {
@@ -442,12 +453,10 @@ fn compile_data(
     };
     let local_rules = parse_rules(what, block.get("expansion_rules"))?;
     let local_lists = parse_lists(what, block.get("lists"), [&local_rules, rules])?;
-    let sentences = block
-        .get("sentences")
-        .and_then(Value::as_array)
-        .ok_or_else(|| shape(what, "no sentences list"))?;
+    let sentences = block.get("sentences").and_then(Value::as_array).ok_or_else(|| shape(what, "no sentences list"))?;
     let mut nodes = Vec::with_capacity(sentences.len());
     let mut wildcard_ends = Vec::with_capacity(sentences.len());
+    let mut required = Vec::with_capacity(sentences.len());
     for s in sentences {
         let text = s.as_str().ok_or_else(|| shape(what, "a sentence is not text"))?;
         let node = compile_text(&format!("{what} sentence {text:?}"), text, [&local_rules, rules])?;
@@ -459,20 +468,49 @@ fn compile_data(
             n if is_wildcard(n, both) => (true, true),
             _ => (false, false),
         };
+        required.push(self::required(&node));
         nodes.push(node);
         wildcard_ends.push(ends);
     }
-    let _ = no_lists;
     Ok(IntentData {
         intent,
         sentences: nodes,
         wildcard_ends,
+        required,
         slots: table("slots")?,
         requires: table("requires_context")?,
         excludes: table("excludes_context")?,
         response: block.get("response").and_then(Value::as_str).map(str::to_string),
         lists: local_lists,
     })
+}
+
+/// Text a sentence cannot match without: clauses of fragments, each clause satisfied when one
+/// of its fragments occurs in the folded text. Fragments never span a gap, so removing skip
+/// words cannot create one, and list values are not counted: a sound filter, never a lost match.
+fn required(node: &Node) -> Vec<Vec<String>> {
+    match node {
+        Node::Lit { pieces, .. } => pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Chars(cs) => Some(vec![cs.iter().collect()]),
+                Piece::Gap => None,
+            })
+            .collect(),
+        Node::Seq(items) | Node::Perm(items) => items.iter().flat_map(required).collect(),
+        Node::Alt(items) => {
+            // One branch must match, so one of the branches' first clauses must hold.
+            let mut any = Vec::new();
+            for item in items {
+                match required(item).into_iter().next() {
+                    Some(clause) => any.extend(clause),
+                    None => return Vec::new(),
+                }
+            }
+            vec![any]
+        }
+        Node::List { .. } | Node::Range { .. } => Vec::new(),
+    }
 }
 
 #[cfg(test)]

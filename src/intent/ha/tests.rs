@@ -104,8 +104,14 @@ fn permutations_and_context_slots() {
 #[test]
 fn ranges_take_digits_fractions_and_percent_signs() {
     let g = sample();
-    for text in ["set the kitchen light to 50%", "set kitchen light brightness to 50 %", "set the kitchen light to 50 percent"] {
-        assert_eq!(best(&g, text, json!({})).unwrap().1, json!({"brightness": 50.0, "name": "Kitchen Light"}), "{text}");
+    for text in
+        ["set the kitchen light to 50%", "set kitchen light brightness to 50 %", "set the kitchen light to 50 percent"]
+    {
+        assert_eq!(
+            best(&g, text, json!({})).unwrap().1,
+            json!({"brightness": 50.0, "name": "Kitchen Light"}),
+            "{text}"
+        );
     }
     assert_eq!(best(&g, "set the kitchen light to 101%", json!({})), None);
     assert_eq!(best(&g, "set temperature to 21.5 degrees", json!({})).unwrap().1, json!({"temperature": 21.5}));
@@ -115,8 +121,14 @@ fn ranges_take_digits_fractions_and_percent_signs() {
 #[test]
 fn text_lists_report_out_values_and_wildcards_take_the_rest() {
     let g = sample();
-    assert_eq!(best(&g, "is the garage door switched on", json!({})).unwrap().1, json!({"name": "Garage Door", "state": "on"}));
-    assert_eq!(best(&g, "is the garage door off", json!({})).unwrap().1, json!({"name": "Garage Door", "state": "off"}));
+    assert_eq!(
+        best(&g, "is the garage door switched on", json!({})).unwrap().1,
+        json!({"name": "Garage Door", "state": "on"})
+    );
+    assert_eq!(
+        best(&g, "is the garage door off", json!({})).unwrap().1,
+        json!({"name": "Garage Door", "state": "off"})
+    );
     assert_eq!(best(&g, "search for Bohemian Rhapsody", json!({})).unwrap().1, json!({"query": "Bohemian Rhapsody"}));
     // A skip word inside a wildcard stays.
     assert_eq!(best(&g, "search for please please me", json!({})).unwrap().1, json!({"query": "please please me"}));
@@ -127,8 +139,8 @@ fn broken_data_is_an_error_naming_the_place() {
     let err = LanguageGrammar::from_json(&json!({"intents": {"X": {"data": [{"sentences": ["turn (on"]}]}}}), &[])
         .unwrap_err();
     assert!(err.to_string().contains("intents.X.data[0]"), "{err}");
-    let err = LanguageGrammar::from_json(&json!({"intents": {"X": {"data": [{"sentences": ["<nope>"]}]}}}), &[])
-        .unwrap_err();
+    let err =
+        LanguageGrammar::from_json(&json!({"intents": {"X": {"data": [{"sentences": ["<nope>"]}]}}}), &[]).unwrap_err();
     assert!(err.to_string().contains("<nope> is not defined"), "{err}");
     let err = LanguageGrammar::from_json(
         &json!({"expansion_rules": {"a": "<b>", "b": "<a>"}, "intents": {"X": {"data": [{"sentences": ["<a>"]}]}}}),
