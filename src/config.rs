@@ -47,6 +47,22 @@ pub struct RawConfig {
     pub feedback: RawFeedback,
     /// `[[entity]]`: devices declared by hand, for setups without MQTT discovery.
     pub entity: Vec<RawEntity>,
+    /// `[[area]]`: an area's floor and other names (discovery knows neither).
+    pub area: Vec<RawArea>,
+}
+
+/// One `[[area]]`: `name = "Kitchen"`, `floor = "Ground Floor"`, `aliases = ["Kochecke"]`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawArea {
+    /// The area, as entities name it.
+    pub name: String,
+    /// The floor it is on.
+    pub floor: Option<String>,
+    /// Other names for the area.
+    pub aliases: Vec<String>,
+    /// Other names for its floor ("upstairs" for "First Floor").
+    pub floor_aliases: Vec<String>,
 }
 
 /// `[audio]` as written.
@@ -103,6 +119,9 @@ pub struct RawStt {
 pub struct RawIntent {
     /// `en` or `de`.
     pub language: Option<String>,
+    /// Home Assistant's sentence data: a `home-assistant-intents` wheel or a folder of
+    /// `<lang>.json` files (default: the pinned wheel in `models/`).
+    pub data: Option<PathBuf>,
     /// `[[intent.custom]]`: the user's own sentences, for built-in or new intents.
     pub custom: Vec<RawCustomIntent>,
     /// Locks that may be unlocked by voice, each named by its id (discovery `unique_id`) or by
@@ -377,6 +396,9 @@ pub struct Settings {
     pub stt: SttSettings,
     /// Intent language.
     pub intent_language: SttLanguage,
+    /// Home Assistant's sentence data, and whether the path was set (a default that is not
+    /// there falls back to the built-in sentences; a path set and missing is an error).
+    pub intent_data: (PathBuf, bool),
     /// Broker.
     pub mqtt: MqttSettings,
     /// Satellite id.
@@ -389,6 +411,8 @@ pub struct Settings {
     pub feedback: FeedbackSettings,
     /// Manually declared entities.
     pub entities: Vec<RawEntity>,
+    /// Areas with their floors and aliases (`[[area]]`).
+    pub areas: Vec<RawArea>,
     /// The user's own sentences and intents (`[[intent.custom]]`).
     pub intent_custom: Vec<RawCustomIntent>,
     /// Locks that may be unlocked by voice, by name or id.
@@ -396,6 +420,10 @@ pub struct Settings {
     /// Garage doors and gates that may be opened by voice, by name or id.
     pub intent_allow_open: Vec<String>,
 }
+
+/// The pinned sentence data (fetched by scripts/setup-test-env), relative to the config file's
+/// folder (or the working directory).
+pub const DEFAULT_INTENT_DATA: &str = "models/home_assistant_intents-2026.10.27-py3-none-any.whl";
 
 /// The default model path, relative to the config file's folder (or the working directory).
 pub const DEFAULT_MODEL: &str = "models/ggml-tiny.en.bin";
@@ -459,6 +487,10 @@ impl RawConfig {
             endpoint,
             stt,
             intent_language,
+            intent_data: match self.intent.data {
+                Some(p) => (check.resolve(p), true),
+                None => (check.resolve(PathBuf::from(DEFAULT_INTENT_DATA)), false),
+            },
             mqtt,
             site_id,
             site_area: self.site.area,
@@ -468,6 +500,7 @@ impl RawConfig {
                 device: self.feedback.device.unwrap_or_else(|| "default".into()),
             },
             entities: self.entity,
+            areas: check.areas(self.area)?,
             intent_custom: self.intent.custom,
             intent_allow_unlock: self.intent.allow_unlock,
             intent_allow_open: self.intent.allow_open,
@@ -542,6 +575,23 @@ impl Check<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `[[area]]`: every area named once, with a non-empty name.
+    fn areas(&self, areas: Vec<RawArea>) -> Result<Vec<RawArea>, ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for a in &areas {
+            if a.name.trim().is_empty() {
+                return Err(self.bad("area.name", "\"\"".into(), "give every [[area]] the name its entities use"));
+            }
+            if !seen.insert(crate::home::fold(&a.name)) {
+                return Err(self.bad("area.name", format!("{:?}", a.name), "describe each area in one [[area]] table"));
+            }
+            if a.floor.as_deref().is_some_and(|f| f.trim().is_empty()) {
+                return Err(self.bad("area.floor", "\"\"".into(), "name the floor, or leave `floor` out"));
+            }
+        }
+        Ok(areas)
     }
 
     /// `[[intent.custom]]`: a name, sentences, a language Hearth has, and a topic for a payload.

@@ -343,6 +343,8 @@ pub struct EntityRegistry {
     policy: SafetyPolicy,
     /// Ids of `[[entity]]` entries (their own `allow_unlock`/`allow_open` apply).
     configured: HashSet<String>,
+    /// `[[area]]` tables: floors and other names of areas.
+    described: Vec<crate::config::RawArea>,
     /// Ids claimed by more than one config (two discovery topics, or one and an `[[entity]]`):
     /// which device such an id means is unknown, so its guarded action is refused.
     contested: HashSet<String>,
@@ -374,6 +376,7 @@ impl EntityRegistry {
             registry.configured.insert(entity.id.clone());
             registry.insert(entity);
         }
+        registry.described = settings.areas.clone();
         Ok(registry)
     }
 
@@ -465,6 +468,17 @@ impl EntityRegistry {
     /// Distinct areas of all entities.
     pub fn areas(&self) -> &[Area] {
         &self.areas
+    }
+
+    /// Areas as `[[area]]` describes them: floor and other names.
+    pub fn described_areas(&self) -> &[crate::config::RawArea] {
+        &self.described
+    }
+
+    /// The floor of an area (compared after [`fold`]), from `[[area]]`.
+    pub fn floor_of(&self, area: &str) -> Option<&str> {
+        let key = fold(area);
+        self.described.iter().find(|a| fold(&a.name) == key)?.floor.as_deref()
     }
 
     /// Whether `word` (folded) occurs in some entity name, alias or area.

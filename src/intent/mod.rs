@@ -69,6 +69,7 @@
 
 mod fuzzy;
 mod grammar;
+pub mod ha;
 mod matcher;
 mod normalize;
 mod numbers;
@@ -185,6 +186,9 @@ pub struct IntentMatch {
     pub refused: Option<String>,
     /// Confidence in (0, 1]: 1 when every name matched exactly.
     pub score: f32,
+    /// The key of Home Assistant's response template for the match (`lights_area`, ...);
+    /// `None` for Hearth's own sentences.
+    pub response: Option<String>,
 }
 
 impl IntentMatch {
@@ -242,12 +246,25 @@ fn builtin_names() -> String {
 pub struct Recognizer {
     en: Grammar,
     de: Grammar,
+    /// Home Assistant's sentence data, tried first when loaded.
+    assist: Option<std::sync::Arc<ha::assist::Assist>>,
 }
 
 impl Recognizer {
     /// The built-in sentences plus the user's.
     pub fn new(custom: &[CustomIntent]) -> Result<Recognizer, IntentError> {
-        Ok(Recognizer { en: Grammar::build(Language::En, custom)?, de: Grammar::build(Language::De, custom)? })
+        Ok(Recognizer {
+            en: Grammar::build(Language::En, custom)?,
+            de: Grammar::build(Language::De, custom)?,
+            assist: None,
+        })
+    }
+
+    /// Adds Home Assistant's sentence data: it is tried first, Hearth's own sentences only
+    /// when none of its sentences matches.
+    pub fn with_assist(mut self, assist: ha::assist::Assist) -> Recognizer {
+        self.assist = Some(std::sync::Arc::new(assist));
+        self
     }
 
     /// The built-in sentences plus `[[intent.custom]]` from the config (custom sentences without
@@ -293,6 +310,9 @@ impl Recognizer {
 
     /// Recognises the intent in `text`, or `None` if no template matches well enough.
     pub fn recognize(&self, text: &str, registry: &EntityRegistry, context: &Context) -> Option<IntentMatch> {
+        if let Some(found) = self.assist.as_ref().and_then(|a| a.recognize(text, registry, context)) {
+            return Some(found);
+        }
         let g = self.grammar(context.language);
         let norm = g.normalizer.normalize(text, registry);
         let context_area =
@@ -487,6 +507,7 @@ impl Resolver<'_> {
             actions,
             refused: (!refused.is_empty()).then(|| refused.join("; ")),
             score: parse.score,
+            response: None,
         })
     }
 }

@@ -196,7 +196,23 @@ pub fn load_home(
         fix: e.to_string(),
     };
     let registry = EntityRegistry::from_settings(settings).map_err(|e| config_error("entity", &e))?;
-    let recognizer = Recognizer::from_settings(settings).map_err(|e| config_error("intent.custom", &e))?;
+    let mut recognizer = Recognizer::from_settings(settings).map_err(|e| config_error("intent.custom", &e))?;
+    let (data, explicit) = &settings.intent_data;
+    if data.exists() || *explicit {
+        let mut languages: Vec<Language> = Language::from_stt(settings.intent_language).into_iter().collect();
+        if settings.stt.language == SttLanguage::Auto {
+            languages = vec![Language::En, Language::De];
+        }
+        let assist = crate::intent::ha::assist::Assist::load(data, &languages)
+            .map_err(|e| config_error("intent.data", &format!("{:#}", anyhow::Error::new(e))))?;
+        recognizer = recognizer.with_assist(assist);
+    } else {
+        tracing::warn!(
+            data = %data.display(),
+            "Home Assistant's sentence data is not there (scripts/setup-test-env fetches it); \
+             only Hearth's own sentences are understood"
+        );
+    }
     Ok((registry, recognizer))
 }
 

@@ -113,13 +113,17 @@ pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `{"text": ..., "intent": {"name", "slots"} | null, "actions": [...], "refused"?: ...}`.
+/// `{"text": ..., "intent": {"name", "slots"} | null, "actions": [...], "response"?: KEY,
+/// "refused"?: ...}` (`response`: Home Assistant's response template key, when its sentences matched).
 pub fn json_line(text: &str, result: Option<&IntentMatch>) -> String {
     let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
     let intent = result.map_or_else(|| "null".to_string(), |m| m.intent_json().to_string());
     let actions = serde_json::to_string(&result.map(|m| m.actions.as_slice()).unwrap_or_default())
         .unwrap_or_else(|_| "[]".into());
     let mut line = format!("{{\"text\": {}, \"intent\": {intent}, \"actions\": {actions}", quoted(text));
+    if let Some(key) = result.and_then(|m| m.response.as_deref()) {
+        line.push_str(&format!(", \"response\": {}", quoted(key)));
+    }
     if let Some(reason) = result.and_then(|m| m.refused.as_deref()) {
         line.push_str(&format!(", \"refused\": {}", quoted(reason)));
     }

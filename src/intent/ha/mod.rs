@@ -11,6 +11,7 @@
 //!
 //! Recognition is pure: no I/O, no clock; the same text, lists and context give the same answer.
 
+pub mod assist;
 pub mod data;
 pub mod expr;
 mod matcher;

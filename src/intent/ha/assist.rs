@@ -1,0 +1,238 @@
+//! Home Assistant's sentences over this home: the registry's names and areas as the `name`
+//! and `area` lists, the satellite's area as the intent context, and a match turned into the
+//! entities it means and their commands, as Assist's intent handlers would pick them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use super::data::{DataSource, LoadError};
+use super::{DataError, LanguageGrammar, Recognition, SlotList, TextValue};
+use crate::home::{CommandError, EntityRegistry, Escaped, fold};
+use crate::intent::{Builtin, Context, IntentMatch, Language, SlotValue};
+
+/// Why the sentence data cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum AssistError {
+    /// The data cannot be read.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A language file does not compile.
+    #[error("{language} sentences of {}: {source}", path.display())]
+    Data {
+        /// The data.
+        path: std::path::PathBuf,
+        /// The language.
+        language: &'static str,
+        /// What is wrong.
+        #[source]
+        source: DataError,
+    },
+}
+
+/// Compiled sentence data for the languages Hearth speaks.
+#[derive(Debug, Clone)]
+pub struct Assist {
+    grammars: HashMap<Language, LanguageGrammar>,
+}
+
+impl Assist {
+    /// Reads and compiles `languages` from the wheel or folder at `path`.
+    pub fn load(path: &Path, languages: &[Language]) -> Result<Assist, AssistError> {
+        let source = DataSource::new(path);
+        let mut grammars = HashMap::new();
+        for &language in languages {
+            let file = source.load(language.code())?;
+            let grammar = LanguageGrammar::from_json(&file, &[]).map_err(|source| AssistError::Data {
+                path: path.to_owned(),
+                language: language.code(),
+                source,
+            })?;
+            grammars.insert(language, grammar);
+        }
+        Ok(Assist { grammars })
+    }
+
+    /// The grammar of one language, if loaded.
+    pub fn grammar(&self, language: Language) -> Option<&LanguageGrammar> {
+        self.grammars.get(&language)
+    }
+
+    /// Recognises `text` with Home Assistant's sentences. `None`: no sentence matches (the
+    /// caller may try its own); a match Hearth cannot carry out comes back without actions.
+    pub fn recognize(&self, text: &str, registry: &EntityRegistry, context: &Context) -> Option<IntentMatch> {
+        let grammar = self.grammars.get(&context.language)?;
+        let lists = home_lists(registry);
+        let mut intent_context = Map::new();
+        if let Some(area) = context.area.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            let name = registry.areas().iter().find(|a| a.key == fold(area)).map_or(area, |a| a.name.as_str());
+            intent_context.insert("area".into(), json!({"value": name, "text": name}));
+        }
+        let found = grammar.recognize_best(text, &lists, &intent_context)?;
+        Some(resolve(registry, context, found))
+    }
+}
+
+/// The home's lists: `name` (names and aliases, with domain, device class and area as
+/// context; reported as the entity's name) and `area`. Disguised names are left out.
+pub fn home_lists(registry: &EntityRegistry) -> HashMap<String, SlotList> {
+    let mut names = Vec::new();
+    for entry in registry.entries() {
+        let e = &entry.entity;
+        let mut context = Map::new();
+        context.insert("domain".into(), json!(e.kind.domain()));
+        if let Some(class) = e.device_class() {
+            context.insert("device_class".into(), json!(class));
+        }
+        if let Some(area) = &e.area {
+            context.insert("area".into(), json!(area));
+        }
+        for said in e.aliases.iter().chain(std::iter::once(&e.name)) {
+            if said.trim().is_empty() || crate::home::is_disguised(said) {
+                continue;
+            }
+            names.push(TextValue::literal(said, json!(e.name), context.clone()));
+        }
+    }
+    // Areas: those the entities name, then those only `[[area]]` describes; each with its aliases.
+    let mut area_names: Vec<String> = registry.areas().iter().map(|a| a.name.clone()).collect();
+    for d in registry.described_areas() {
+        if !area_names.iter().any(|n| fold(n) == fold(&d.name)) {
+            area_names.push(d.name.clone());
+        }
+    }
+    let mut areas = Vec::new();
+    for name in &area_names {
+        areas.push(TextValue::literal(name, json!(name), Map::new()));
+        let described = registry.described_areas().iter().find(|d| fold(&d.name) == fold(name));
+        for alias in described.into_iter().flat_map(|d| &d.aliases).filter(|a| !a.trim().is_empty()) {
+            areas.push(TextValue::literal(alias, json!(name), Map::new()));
+        }
+    }
+    let mut floors: Vec<TextValue> = Vec::new();
+    let mut floor_names: Vec<String> = Vec::new();
+    for d in registry.described_areas() {
+        let Some(floor) = &d.floor else { continue };
+        if !floor_names.iter().any(|f| fold(f) == fold(floor)) {
+            floor_names.push(floor.clone());
+            floors.push(TextValue::literal(floor, json!(floor), Map::new()));
+        }
+        for alias in d.floor_aliases.iter().filter(|a| !a.trim().is_empty()) {
+            floors.push(TextValue::literal(alias, json!(floor), Map::new()));
+        }
+    }
+    HashMap::from([
+        ("name".to_string(), SlotList::Text(names)),
+        ("area".to_string(), SlotList::Text(areas)),
+        ("floor".to_string(), SlotList::Text(floors)),
+    ])
+}
+
+fn slot_value(v: &Value) -> SlotValue {
+    match v {
+        Value::Number(n) => SlotValue::Number(n.as_f64().unwrap_or_default()),
+        Value::String(s) => SlotValue::Text(s.clone()),
+        other => SlotValue::Text(other.to_string()),
+    }
+}
+
+/// The values of a slot that may be one value or a list (`domain: ["cover", "valve"]`).
+fn texts(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The entities a match means, as Assist's target matching picks them: by name (narrowed by
+/// domain, device class and area; in the satellite's area first), else every entity of the
+/// domain and device class in the area said or meant, or in the whole home when none is.
+/// `None` when a name is said but matches entities in several areas: which one is meant is
+/// unknown, and a wrong action is worse than none.
+fn targets(registry: &EntityRegistry, context: &Context, slots: &Map<String, Value>) -> Option<Vec<usize>> {
+    let domains = texts(slots.get("domain"));
+    let classes = texts(slots.get("device_class"));
+    let area = slots.get("area").and_then(Value::as_str).map(fold);
+    let floor = slots.get("floor").and_then(Value::as_str).map(fold);
+    let fits = |i: usize| {
+        let entry = &registry.entries()[i];
+        let e = &entry.entity;
+        (domains.is_empty() || domains.iter().any(|d| d == e.kind.domain()))
+            && (classes.is_empty() || e.device_class().is_some_and(|c| classes.iter().any(|k| k == c)))
+            && area.as_ref().is_none_or(|a| entry.area_key.as_ref() == Some(a))
+            && floor
+                .as_ref()
+                .is_none_or(|f| e.area.as_deref().and_then(|a| registry.floor_of(a)).is_some_and(|on| fold(on) == *f))
+    };
+    let all = (0..registry.len()).filter(|&i| fits(i));
+    match slots.get("name").and_then(Value::as_str) {
+        Some(name) => {
+            let key = fold(name);
+            let mut found: Vec<usize> = all.filter(|&i| fold(&registry.at(i).name) == key).collect();
+            let here = context.area.as_deref().map(fold);
+            if found.len() > 1
+                && let Some(here) = &here
+            {
+                let local: Vec<usize> =
+                    found.iter().copied().filter(|&i| registry.entries()[i].area_key.as_ref() == Some(here)).collect();
+                if !local.is_empty() {
+                    found = local;
+                }
+            }
+            let first = found.first().map(|&i| &registry.entries()[i].area_key);
+            if found.iter().any(|&i| Some(&registry.entries()[i].area_key) != first) {
+                return None;
+            }
+            Some(found)
+        }
+        None => Some(all.collect()),
+    }
+}
+
+/// Turns a recognition into an intent with targets and commands.
+fn resolve(registry: &EntityRegistry, context: &Context, found: Recognition) -> IntentMatch {
+    let slots: BTreeMap<String, SlotValue> = found.slots.iter().map(|(k, v)| (k.clone(), slot_value(v))).collect();
+    let raw: Map<String, Value> = found.slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let builtin = Builtin::ALL.into_iter().find(|b| b.name() == found.intent);
+    let mut result = IntentMatch {
+        name: found.intent.clone(),
+        slots,
+        targets: Vec::new(),
+        actions: Vec::new(),
+        refused: None,
+        score: 1.0,
+        response: found.response.clone(),
+    };
+    let Some(builtin) = builtin.filter(|b| b.needs_targets()) else { return result };
+    let Some(targets) = targets(registry, context, &raw) else {
+        result.refused = Some("that name is in more than one area; say which".into());
+        return result;
+    };
+    let mut refused = Vec::new();
+    let mut unsupported = Vec::new();
+    for &i in &targets {
+        let entity = registry.at(i);
+        let Some(action) = builtin.action(entity.kind, &result.slots) else {
+            if builtin.acts() {
+                unsupported.push(format!("{} cannot do that ({})", Escaped(&entity.name), entity.kind));
+            }
+            continue;
+        };
+        match registry.commands(i, action) {
+            Ok(c) => result.actions.extend(c),
+            Err(CommandError::Refused { reason }) => refused.push(reason),
+            Err(e) => unsupported.push(e.to_string()),
+        }
+    }
+    if result.actions.is_empty() {
+        refused.extend(unsupported);
+        if targets.is_empty() && builtin.acts() {
+            refused.push("no such device here".into());
+        }
+    }
+    result.targets = targets.iter().map(|&i| registry.at(i).id.clone()).collect();
+    result.refused = (!refused.is_empty()).then(|| refused.join("; "));
+    result
+}
