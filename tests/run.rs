@@ -41,6 +41,8 @@ model = "{model}"
 threads = 2
 [wake]
 models_dir = "{models}"
+[intent]
+data = "{data}"
 [feedback]
 enabled = false
 [site]
@@ -57,6 +59,7 @@ brightness_scale = 254
 "#,
         model = model.display(),
         models = support::models_dir().display(),
+        data = support::intents_data().display(),
     );
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();

@@ -109,6 +109,11 @@ pub fn models_dir() -> PathBuf {
     repo_root().join("models")
 }
 
+/// Home Assistant's pinned sentence data in `models/` (the default of `[intent] data`).
+pub fn intents_data() -> PathBuf {
+    models_dir().join("home_assistant_intents-2026.10.27-py3-none-any.whl")
+}
+
 /// `models/NAME`; a failure naming the fix when it is missing.
 pub fn model(name: &str) -> PathBuf {
     find_model(&models_dir(), name)
