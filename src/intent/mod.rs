@@ -72,7 +72,7 @@ mod grammar;
 pub mod ha;
 mod matcher;
 mod normalize;
-mod numbers;
+pub(crate) mod numbers;
 pub mod template;
 
 use std::collections::BTreeMap;

@@ -69,9 +69,81 @@ impl Assist {
             let name = registry.areas().iter().find(|a| a.key == fold(area)).map_or(area, |a| a.name.as_str());
             intent_context.insert("area".into(), json!({"value": name, "text": name}));
         }
-        let found = grammar.recognize_best(text, &lists, &intent_context)?;
-        Some(resolve(registry, context, found))
+        let (found, score) = understand(grammar, text, &lists, &intent_context, Some(context.language))?;
+        let mut m = resolve(registry, context, found);
+        m.score = score;
+        Some(m)
     }
+}
+
+/// Recognises what was heard: as said (exactly as Assist would); then, for a language with
+/// number words, with those written as digits ("fifty percent"); then with names of the home
+/// heard slightly wrong. The first that matches decides; the score is 1 for an exact match and
+/// falls with the letters changed.
+pub fn understand(
+    grammar: &LanguageGrammar,
+    text: &str,
+    lists: &HashMap<String, SlotList>,
+    context: &Map<String, Value>,
+    numbers: Option<Language>,
+) -> Option<(Recognition, f32)> {
+    let wildcards =
+        |r: &Recognition| r.entities.iter().filter(|e| e.wildcard).map(|e| e.text.chars().count()).sum::<usize>();
+    let digits = numbers.and_then(|l| numbers_as_digits(text, l));
+    let exact = grammar
+        .recognize_best(text, lists, context)
+        .or_else(|| digits.as_deref().and_then(|t| grammar.recognize_best(t, lists, context)));
+    // A wildcard takes any words, also a misheard name ("the gardan timer" as a timer called
+    // "gardan", "play jazz on offica radio" as a search for all of it): a reading with a name
+    // heard slightly wrong and less wildcard text is better.
+    if let Some(found) = &exact
+        && wildcards(found) == 0
+    {
+        return exact.map(|f| (f, 1.0));
+    }
+    let lenient = grammar
+        .recognize_lenient(digits.as_deref().unwrap_or(text), lists, context)
+        .filter(|l| exact.as_ref().is_none_or(|e| wildcards(l) < wildcards(e)));
+    match (exact, lenient) {
+        (_, Some(found)) => {
+            let said: usize = found.entities.iter().map(|e| e.text.chars().count()).sum();
+            let score = 1.0 - found.edits as f32 / said.max(1) as f32;
+            Some((found, score))
+        }
+        (exact, None) => exact.map(|f| (f, 1.0)),
+    }
+}
+
+/// `text` with numbers in words written as digits ("set it to fifty percent" → "set it to 50
+/// percent", "einundzwanzig Komma fünf" → "21.5"); `None` when it has none.
+fn numbers_as_digits(text: &str, language: Language) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    // Compared folded and without the punctuation around words ("fifty," is a number too).
+    let folded: Vec<String> = words.iter().map(|w| fold(w)).collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < words.len() {
+        let is_word = !folded[i].is_empty() && !folded[i].chars().next().is_some_and(|c| c.is_ascii_digit());
+        match is_word.then(|| crate::intent::numbers::number_at(&folded, i, language)).flatten() {
+            Some((value, used)) if used > 0 => {
+                let last = words[i + used - 1];
+                let trailing: String = last.chars().rev().take_while(|c| !c.is_alphanumeric()).collect();
+                out.push(format!(
+                    "{}{}",
+                    crate::intent::numbers::format(value),
+                    trailing.chars().rev().collect::<String>()
+                ));
+                changed = true;
+                i += used;
+            }
+            _ => {
+                out.push(words[i].to_string());
+                i += 1;
+            }
+        }
+    }
+    changed.then(|| out.join(" "))
 }
 
 /// The home's lists: `name` (names and aliases, with domain, device class and area as
@@ -92,7 +164,7 @@ pub fn home_lists(registry: &EntityRegistry) -> HashMap<String, SlotList> {
             if said.trim().is_empty() || crate::home::is_disguised(said) {
                 continue;
             }
-            names.push(TextValue::literal(said, json!(e.name), context.clone()));
+            names.push(TextValue::name(said, json!(e.name), context.clone()));
         }
     }
     // Areas: those the entities name, then those only `[[area]]` describes; each with its aliases.
@@ -104,10 +176,10 @@ pub fn home_lists(registry: &EntityRegistry) -> HashMap<String, SlotList> {
     }
     let mut areas = Vec::new();
     for name in &area_names {
-        areas.push(TextValue::literal(name, json!(name), Map::new()));
+        areas.push(TextValue::name(name, json!(name), Map::new()));
         let described = registry.described_areas().iter().find(|d| fold(&d.name) == fold(name));
         for alias in described.into_iter().flat_map(|d| &d.aliases).filter(|a| !a.trim().is_empty()) {
-            areas.push(TextValue::literal(alias, json!(name), Map::new()));
+            areas.push(TextValue::name(alias, json!(name), Map::new()));
         }
     }
     let mut floors: Vec<TextValue> = Vec::new();
@@ -116,10 +188,10 @@ pub fn home_lists(registry: &EntityRegistry) -> HashMap<String, SlotList> {
         let Some(floor) = &d.floor else { continue };
         if !floor_names.iter().any(|f| fold(f) == fold(floor)) {
             floor_names.push(floor.clone());
-            floors.push(TextValue::literal(floor, json!(floor), Map::new()));
+            floors.push(TextValue::name(floor, json!(floor), Map::new()));
         }
         for alias in d.floor_aliases.iter().filter(|a| !a.trim().is_empty()) {
-            floors.push(TextValue::literal(alias, json!(floor), Map::new()));
+            floors.push(TextValue::name(alias, json!(floor), Map::new()));
         }
     }
     HashMap::from([

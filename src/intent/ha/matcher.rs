@@ -46,6 +46,8 @@ pub struct Recognition {
     pub response: Option<String>,
     /// Characters of literal template text matched (for ranking).
     pub literal: usize,
+    /// Letters changed to match names heard slightly wrong (0 in the exact pass).
+    pub edits: usize,
 }
 
 impl Recognition {
@@ -139,12 +141,23 @@ fn without_skip_words(words: &[String], skip: &[Vec<char>], how: Skip) -> Vec<St
 }
 
 /// What a walk has gathered so far.
-#[derive(Default)]
 struct State {
     entities: Vec<Entity>,
     /// Context from matched list values, later entries winning.
     overlay: Vec<(String, Value)>,
     literal: usize,
+    edits: usize,
+    /// Whether the next text starts a word: true at the start and after literal text that
+    /// ends in a space or an apostrophe; a list value leaves it as it was. Where it is true,
+    /// the space before the next literal is optional, as in hassil ("{area} deuren" takes
+    /// "garagedeuren", "{area} licht" takes "Küchenlicht").
+    after_word: bool,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State { entities: Vec::new(), overlay: Vec::new(), literal: 0, edits: 0, after_word: true }
+    }
 }
 
 type Next<'k> = &'k mut dyn FnMut(usize, &mut State);
@@ -154,6 +167,18 @@ struct Walk<'a> {
     data: &'a IntentData,
     home: &'a HashMap<String, SlotList>,
     text: &'a Prepared,
+    /// Whether names may match with a small mishearing.
+    lenient: bool,
+}
+
+/// Edits allowed in one word of a name: none in short words, where one letter makes another
+/// word ("lamp"/"lump"), one from 5 letters, two from 9.
+fn allowed_edits(len: usize) -> usize {
+    match len {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
 }
 
 impl Walk<'_> {
@@ -179,8 +204,17 @@ impl Walk<'_> {
 
     fn node(&self, node: &Node, p: usize, st: &mut State, next: Next) {
         match node {
-            Node::Lit { pieces, count } => {
+            Node::Lit { pieces, count, ends_word } => {
                 let mut q = p;
+                let mut pieces = pieces.as_slice();
+                if st.after_word {
+                    if q < self.len() && self.text.low[q] == ' ' {
+                        q += 1;
+                    }
+                    while let [Piece::Gap, rest @ ..] = pieces {
+                        pieces = rest;
+                    }
+                }
                 for piece in pieces {
                     match piece {
                         Piece::Chars(cs) => {
@@ -196,7 +230,9 @@ impl Walk<'_> {
                     }
                 }
                 st.literal += count;
+                let after_word = std::mem::replace(&mut st.after_word, *ends_word);
                 next(q, st);
+                st.after_word = after_word;
                 st.literal -= count;
             }
             Node::Seq(items) => self.seq(items, p, st, next),
@@ -232,9 +268,13 @@ impl Walk<'_> {
             if used & (1 << i) != 0 {
                 continue;
             }
+            // Items are separated by spaces, so each starts a word.
             let start = if used == 0 { Some(p) } else { self.gap(p) };
             if let Some(start) = start {
+                let starts_word = used != 0 || st.after_word;
+                let after_word = std::mem::replace(&mut st.after_word, starts_word);
                 self.node(item, start, st, &mut |q, st| self.perm(items, used | (1 << i), q, st, next));
+                st.after_word = after_word;
             }
         }
     }
@@ -260,14 +300,22 @@ impl Walk<'_> {
             {
                 continue;
             }
-            // Literal text inside a value does not count as template text.
+            if self.lenient
+                && let Some(words) = &value.words
+            {
+                self.misheard(value, words, slot, p, st, next);
+            }
+            // Literal text inside a value does not count as template text, nor does it
+            // change where words start.
             let outer = st.literal;
+            let outer_word = st.after_word;
             self.node(&value.input, p, st, &mut |q, st| {
                 let text = self.said(p, q);
                 if text.is_empty() {
                     return;
                 }
                 let inner = std::mem::replace(&mut st.literal, outer);
+                let inner_word = std::mem::replace(&mut st.after_word, outer_word);
                 let reported = value.out.clone().unwrap_or_else(|| Value::String(text.clone()));
                 st.entities.push(Entity { slot: slot.to_string(), value: reported, text, wildcard: false });
                 let pushed = value.context.len();
@@ -276,7 +324,76 @@ impl Walk<'_> {
                 st.overlay.truncate(st.overlay.len() - pushed);
                 st.entities.pop();
                 st.literal = inner;
+                st.after_word = inner_word;
             });
+        }
+    }
+
+    /// A name heard with small mistakes: as many words as the name (or the name's words run
+    /// together as one), each starting with the same letter and within [`allowed_edits`].
+    /// Exact spellings are left to the exact walk.
+    fn misheard(
+        &self,
+        value: &super::TextValue,
+        words: &[Vec<char>],
+        slot: &str,
+        p: usize,
+        st: &mut State,
+        next: Next,
+    ) {
+        let low = &self.text.low;
+        let word_end = |from: usize| (from..low.len()).find(|&i| low[i] == ' ').unwrap_or(low.len());
+        let close = |heard: &[char], name: &[char]| -> Option<usize> {
+            if heard.first() != name.first() {
+                return None;
+            }
+            crate::measure::edit_distance_within(heard, name, allowed_edits(name.len()))
+        };
+        let mut tries: Vec<(usize, usize)> = Vec::new();
+        // Word by word.
+        let mut q = p;
+        let mut edits = 0;
+        let mut ok = true;
+        for (k, w) in words.iter().enumerate() {
+            if k > 0 {
+                if q >= low.len() || low[q] != ' ' {
+                    ok = false;
+                    break;
+                }
+                q += 1;
+            }
+            let end = word_end(q);
+            match close(&low[q..end], w) {
+                Some(d) => edits += d,
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+            q = end;
+        }
+        if ok && edits > 0 {
+            tries.push((q, edits));
+        }
+        // The name's words heard as one ("kitchenlight"), or one word heard as two is left out.
+        if words.len() > 1 {
+            let joined: Vec<char> = words.concat();
+            let end = word_end(p);
+            if let Some(d) = close(&low[p..end], &joined) {
+                tries.push((end, d.max(1)));
+            }
+        }
+        for (q, edits) in tries {
+            let text = self.said(p, q);
+            let reported = value.out.clone().unwrap_or_else(|| Value::String(text.clone()));
+            st.entities.push(Entity { slot: slot.to_string(), value: reported, text, wildcard: false });
+            let pushed = value.context.len();
+            st.overlay.extend(value.context.iter().map(|(k, v)| (k.clone(), v.clone())));
+            st.edits += edits;
+            next(q, st);
+            st.edits -= edits;
+            st.overlay.truncate(st.overlay.len() - pushed);
+            st.entities.pop();
         }
     }
 
@@ -399,6 +516,7 @@ impl LanguageGrammar {
         text: &str,
         home: &HashMap<String, SlotList>,
         context: &Map<String, Value>,
+        lenient: bool,
     ) -> Vec<Recognition> {
         let words = words_of(text);
         let as_said = Prepared::new(&words);
@@ -437,7 +555,7 @@ impl LanguageGrammar {
                     }
                 }
                 for prepared in texts {
-                    let walk = Walk { g: self, data, home, text: prepared };
+                    let walk = Walk { g: self, data, home, text: prepared, lenient };
                     let mut st = State::default();
                     walk.node(sentence, 0, &mut st, &mut |q, st| {
                         if q == prepared.low.len()
@@ -459,10 +577,46 @@ impl LanguageGrammar {
         home: &HashMap<String, SlotList>,
         context: &Map<String, Value>,
     ) -> Option<Recognition> {
+        self.best_of(self.recognize_all(text, home, context, false))
+    }
+
+    /// Like [`LanguageGrammar::recognize_best`], but names of the home ([`super::TextValue::name`])
+    /// may also be heard slightly wrong: of the readings with at least one such name, those with
+    /// the fewest changed letters are ranked as usual; two different names equally close give
+    /// `None`.
+    pub fn recognize_lenient(
+        &self,
+        text: &str,
+        home: &HashMap<String, SlotList>,
+        context: &Map<String, Value>,
+    ) -> Option<Recognition> {
+        // Readings without a misheard name are the exact pass's.
+        let all: Vec<Recognition> =
+            self.recognize_all(text, home, context, true).into_iter().filter(|r| r.edits > 0).collect();
+        let fewest = all.iter().map(|r| r.edits).min()?;
+        let mut closest: Vec<Recognition> = all.into_iter().filter(|r| r.edits == fewest).collect();
+        // As in the exact ranking, the longest name said wins ("ceileng light" is the Ceiling
+        // Light, not the Ceiling and the word "light").
+        let name_len = |r: &Recognition| {
+            r.entities.iter().rev().find(|e| e.slot == "name" && !e.wildcard).map(|e| e.text.chars().count())
+        };
+        if let Some(longest) = closest.iter().filter_map(name_len).max() {
+            closest.retain(|r| name_len(r) == Some(longest));
+        }
+        // Two different names equally close to what was heard: which one is meant is unknown.
+        let names = |r: &Recognition| r.slots.get("name").cloned();
+        let first = names(&closest[0]);
+        if closest.iter().any(|r| names(r).is_some() && first.is_some() && names(r) != first) {
+            return None;
+        }
+        self.best_of(closest)
+    }
+
+    fn best_of(&self, found: Vec<Recognition>) -> Option<Recognition> {
         let mut best: Vec<Recognition> = Vec::new();
         let mut named = false;
         let mut best_name_len: Option<usize> = None;
-        for r in self.recognize_all(text, home, context) {
+        for r in found {
             // The slot as hassil's result dict has it: the last entity of that name.
             let name = r.entities.iter().rev().find(|e| e.slot == "name");
             let has_name = name.is_some_and(|e| !e.wildcard);
@@ -557,6 +711,7 @@ impl LanguageGrammar {
             entities,
             response: data.response.clone(),
             literal: st.literal,
+            edits: st.edits,
         })
     }
 }

@@ -60,10 +60,12 @@ pub enum DataError {
 #[derive(Debug, Clone)]
 pub(crate) enum Node {
     /// Literal text: words and the gaps between them; `count` is its length for ranking
-    /// (hassil counts the characters of each literal chunk, inner spaces included).
+    /// (hassil counts the characters of each literal chunk, inner spaces included);
+    /// `ends_word`: it ends in a space or an apostrophe, so what follows starts a word.
     Lit {
         pieces: Vec<Piece>,
         count: usize,
+        ends_word: bool,
     },
     Seq(Vec<Node>),
     Alt(Vec<Node>),
@@ -109,12 +111,22 @@ pub struct TextValue {
     pub out: Option<Value>,
     /// Merged into the match's context when this value matches (`domain`, `area`, ...).
     pub context: Map<String, Value>,
+    /// The value's words, folded, when it may also match slightly misheard ([`TextValue::name`]).
+    pub(crate) words: Option<Vec<Vec<char>>>,
 }
 
 impl TextValue {
-    /// A plain value (a name, an area): said as `text`, reported as `out`.
+    /// A plain value: said as `text`, reported as `out`.
     pub fn literal(text: &str, out: Value, context: Map<String, Value>) -> TextValue {
-        TextValue { input: literal(text), out: Some(out), context }
+        TextValue { input: literal(text), out: Some(out), context, words: None }
+    }
+
+    /// A name of the home (entity, area, floor): like [`TextValue::literal`], and in a
+    /// lenient pass also matched with a small mishearing ("kitchen lite").
+    pub fn name(text: &str, out: Value, context: Map<String, Value>) -> TextValue {
+        let folded: String = text.chars().flat_map(fold_char).collect();
+        let words = folded.split_whitespace().map(|w| w.chars().collect()).collect();
+        TextValue { input: literal(text), out: Some(out), context, words: Some(words) }
     }
 }
 
@@ -149,10 +161,13 @@ pub struct RangeList {
 impl RangeList {
     /// Whether `n` is one of the list's values.
     pub fn contains(&self, n: f64) -> bool {
-        if n < self.from as f64 || n > self.to as f64 {
+        let whole = n.trunc();
+        // With fractions the last whole number takes its fractions too (0..100 by halves
+        // ends at 100.5, as in hassil).
+        let last = if self.fractions == Fractions::None { self.to as f64 } else { self.to as f64 + 0.99 };
+        if n < self.from as f64 || n > last {
             return false;
         }
-        let whole = n.trunc();
         let fraction = n - whole;
         let fraction_ok = match self.fractions {
             Fractions::None => fraction == 0.0,
@@ -227,7 +242,8 @@ pub(crate) fn literal(text: &str) -> Node {
     if !word.is_empty() {
         pieces.push(Piece::Chars(word));
     }
-    Node::Lit { pieces, count: text.trim().chars().count() }
+    let ends_word = text.ends_with(char::is_whitespace) || text.ends_with(['\'', '’']);
+    Node::Lit { pieces, count: text.trim().chars().count(), ends_word }
 }
 
 /// Compiles a parsed template: rules inlined (`rules` first the intent data's, then the
@@ -316,7 +332,7 @@ fn parse_list(what: &str, value: &Value, rules: [&HashMap<String, Expr>; 2]) -> 
                 Value::Number(_) | Value::Bool(_) => (literal(&v.to_string()), Some(v.clone()), Map::new()),
                 _ => return Err(shape(what, "a value is neither text nor a table")),
             };
-            out.push(TextValue { input, out: value_out, context });
+            out.push(TextValue { input, out: value_out, context, words: None });
         }
         return Ok(SlotList::Text(out));
     }
