@@ -449,3 +449,114 @@ fn english_survives_whisper_style_damage() {
 fn german_survives_whisper_style_damage() {
     survives_damage("de", hearth::intent::Language::De);
 }
+
+/// The fixture home as a Hearth config: every entity of a kind Hearth controls, with a
+/// command topic, and the areas with floors and aliases. Names in `language`.
+fn fixture_config(dir: &std::path::Path, language: &str) -> PathBuf {
+    use std::fmt::Write;
+    let text = std::fs::read_to_string(root().join("tests/hassil/home.json")).unwrap();
+    let home: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let local = |item: &serde_json::Value| -> serde_json::Value {
+        match item.get("de") {
+            Some(de) if language == "de" && de.is_object() => de.clone(),
+            _ => item.clone(),
+        }
+    };
+    let area_name: std::collections::HashMap<String, String> = home["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["name"].as_str().unwrap().to_string(), local(a)["name"].as_str().unwrap().to_string()))
+        .collect();
+    let floor_of: std::collections::HashMap<String, serde_json::Value> = home["floors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_string(), local(f)))
+        .collect();
+    let mut config = format!(
+        "[intent]\nlanguage = \"{language}\"\ndata = {:?}\n",
+        root().join("models/home_assistant_intents-2026.10.27-py3-none-any.whl").display().to_string()
+    );
+    for (n, e) in home["entities"].as_array().unwrap().iter().enumerate() {
+        let kind = e["domain"].as_str().unwrap();
+        if !hearth::config::ENTITY_KINDS.contains(&kind) {
+            continue;
+        }
+        let names = local(e);
+        writeln!(config, "[[entity]]\nname = {:?}\nkind = {kind:?}\ncommand_topic = \"test/{n}/set\"", names["name"].as_str().unwrap()).unwrap();
+        let aliases: Vec<&str> = names["aliases"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+        writeln!(config, "aliases = {aliases:?}").unwrap();
+        if let Some(area) = e["area"].as_str() {
+            writeln!(config, "area = {:?}", area_name[area]).unwrap();
+        }
+        if let Some(class) = e["device_class"].as_str() {
+            writeln!(config, "device_class = {class:?}").unwrap();
+        }
+    }
+    for a in home["areas"].as_array().unwrap() {
+        let names = local(a);
+        let floor = &floor_of[a["floor"].as_str().unwrap()];
+        let aliases: Vec<&str> = names["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+        let floor_aliases: Vec<&str> = floor["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+        writeln!(
+            config,
+            "[[area]]\nname = {:?}\nfloor = {:?}\naliases = {aliases:?}\nfloor_aliases = {floor_aliases:?}",
+            names["name"].as_str().unwrap(),
+            floor["name"].as_str().unwrap()
+        )
+        .unwrap();
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// Out-of-domain sentences (chit-chat, questions, devices and rooms the home does not have,
+/// device words that are no command, negations, whisper's hallucinations) through
+/// `hearth intent --json` with the whole fixture home: no action for at least 99.5 %.
+fn takes_no_action(language: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture_config(dir.path(), language);
+    let input = std::fs::read(root().join(format!("tests/hassil/ood-{language}.txt"))).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["intent", "--json", "--config"])
+        .arg(&config)
+        .env_remove("HEARTH_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "hearth intent failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let acted: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["actions"].as_array().is_some_and(|a| !a.is_empty())).collect();
+    let recognised = lines.iter().filter(|l| !l["intent"].is_null()).count();
+    eprintln!(
+        "{language}: {} sentences, {} with an action, {recognised} with an intent",
+        lines.len(),
+        acted.len()
+    );
+    for l in lines.iter().filter(|l| !l["intent"].is_null()) {
+        eprintln!("  {} -> {} {}", l["text"], l["intent"], l["actions"]);
+    }
+    assert!(lines.len() >= 300, "the set has {} sentences", lines.len());
+    let share = 1.0 - acted.len() as f64 / lines.len() as f64;
+    assert!(share >= 0.995, "{language}: {:.2} % of out-of-domain sentences took no action", share * 100.0);
+}
+
+#[test]
+#[ignore = "needs the sentence data: run scripts/test"]
+fn english_out_of_domain_sentences_take_no_action() {
+    takes_no_action("en");
+}
+
+#[test]
+#[ignore = "needs the sentence data: run scripts/test"]
+fn german_out_of_domain_sentences_take_no_action() {
+    takes_no_action("de");
+}
