@@ -147,10 +147,10 @@ mod differential {
                     values.push(TextValue::name(alias, json!(name), Map::new()));
                 }
             }
-            SlotList::Text(values)
+            SlotList::text(values)
         };
         HashMap::from([
-            ("name".to_string(), SlotList::Text(names)),
+            ("name".to_string(), SlotList::text(names)),
             ("area".to_string(), places("areas")),
             ("floor".to_string(), places("floors")),
         ])
@@ -484,7 +484,12 @@ fn fixture_config(dir: &std::path::Path, language: &str) -> PathBuf {
             continue;
         }
         let names = local(e);
-        writeln!(config, "[[entity]]\nname = {:?}\nkind = {kind:?}\ncommand_topic = \"test/{n}/set\"", names["name"].as_str().unwrap()).unwrap();
+        writeln!(
+            config,
+            "[[entity]]\nname = {:?}\nkind = {kind:?}\ncommand_topic = \"test/{n}/set\"",
+            names["name"].as_str().unwrap()
+        )
+        .unwrap();
         let aliases: Vec<&str> = names["aliases"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
         writeln!(config, "aliases = {aliases:?}").unwrap();
         if let Some(area) = e["area"].as_str() {
@@ -498,7 +503,8 @@ fn fixture_config(dir: &std::path::Path, language: &str) -> PathBuf {
         let names = local(a);
         let floor = &floor_of[a["floor"].as_str().unwrap()];
         let aliases: Vec<&str> = names["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
-        let floor_aliases: Vec<&str> = floor["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+        let floor_aliases: Vec<&str> =
+            floor["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
         writeln!(
             config,
             "[[area]]\nname = {:?}\nfloor = {:?}\naliases = {aliases:?}\nfloor_aliases = {floor_aliases:?}",
@@ -536,11 +542,7 @@ fn takes_no_action(language: &str) {
     let acted: Vec<&serde_json::Value> =
         lines.iter().filter(|l| l["actions"].as_array().is_some_and(|a| !a.is_empty())).collect();
     let recognised = lines.iter().filter(|l| !l["intent"].is_null()).count();
-    eprintln!(
-        "{language}: {} sentences, {} with an action, {recognised} with an intent",
-        lines.len(),
-        acted.len()
-    );
+    eprintln!("{language}: {} sentences, {} with an action, {recognised} with an intent", lines.len(), acted.len());
     for l in lines.iter().filter(|l| !l["intent"].is_null()) {
         eprintln!("  {} -> {} {}", l["text"], l["intent"], l["actions"]);
     }

@@ -161,6 +161,14 @@ enum BenchCommand {
         /// Timed rounds over the benchmark sentences, 1 to 1000000.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         rounds: u32,
+        /// Home Assistant's sentence data (wheel or folder); default: the pinned wheel in
+        /// models/, if there.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Also write the generated home (home.json) and the sentences (sentences.txt) to this
+        /// folder, for running a peer on the same input (bench/intent-peers).
+        #[arg(long)]
+        export: Option<PathBuf>,
     },
     /// Wake word: detection rate, false wakes per hour and CPU time per audio second (bench/wake).
     Wake {
@@ -315,8 +323,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Intent { config, language, area, json, execute, text } => {
             intent::run(intent::IntentOptions { config, language, area, json, execute, text })
         }
-        Command::Bench { what: BenchCommand::Intent { entities, language, rounds } } => {
-            let report = bench::intent::bench(entities as usize, language.into(), rounds as usize)?;
+        Command::Bench { what: BenchCommand::Intent { entities, language, rounds, data, export } } => {
+            let data = data.unwrap_or_else(|| PathBuf::from(hearth::config::DEFAULT_INTENT_DATA));
+            let data = data.exists().then_some(data);
+            let report = bench::intent::bench(
+                entities as usize,
+                language.into(),
+                rounds as usize,
+                data.as_deref(),
+                export.as_deref(),
+            )?;
             print!("{}", report.report());
             Ok(ExitCode::SUCCESS)
         }

@@ -32,9 +32,26 @@ pub enum AssistError {
 }
 
 /// Compiled sentence data for the languages Hearth speaks.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Assist {
     grammars: HashMap<Language, LanguageGrammar>,
+    /// The home's lists, built once per state of the registry ([`fingerprint`]).
+    lists: std::sync::Mutex<Option<(u64, std::sync::Arc<HashMap<String, SlotList>>)>>,
+}
+
+/// What the home's lists are made of, hashed: a change of any name, alias, area, kind or
+/// device class (discovery) gives new lists.
+fn fingerprint(registry: &EntityRegistry) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    registry.len().hash(&mut h);
+    for e in registry.iter() {
+        (&e.id, &e.name, &e.aliases, &e.area, e.kind.domain(), e.device_class()).hash(&mut h);
+    }
+    for a in registry.described_areas() {
+        (&a.name, &a.floor, &a.aliases, &a.floor_aliases).hash(&mut h);
+    }
+    h.finish()
 }
 
 impl Assist {
@@ -51,7 +68,7 @@ impl Assist {
             })?;
             grammars.insert(language, grammar);
         }
-        Ok(Assist { grammars })
+        Ok(Assist { grammars, lists: std::sync::Mutex::new(None) })
     }
 
     /// The grammar of one language, if loaded.
@@ -63,7 +80,18 @@ impl Assist {
     /// caller may try its own); a match Hearth cannot carry out comes back without actions.
     pub fn recognize(&self, text: &str, registry: &EntityRegistry, context: &Context) -> Option<IntentMatch> {
         let grammar = self.grammars.get(&context.language)?;
-        let lists = home_lists(registry);
+        let key = fingerprint(registry);
+        let lists = {
+            let mut cached = self.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match cached.as_ref() {
+                Some((k, lists)) if *k == key => lists.clone(),
+                _ => {
+                    let lists = std::sync::Arc::new(home_lists(registry));
+                    *cached = Some((key, lists.clone()));
+                    lists
+                }
+            }
+        };
         let mut intent_context = Map::new();
         if let Some(area) = context.area.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             let name = registry.areas().iter().find(|a| a.key == fold(area)).map_or(area, |a| a.name.as_str());
@@ -195,9 +223,9 @@ pub fn home_lists(registry: &EntityRegistry) -> HashMap<String, SlotList> {
         }
     }
     HashMap::from([
-        ("name".to_string(), SlotList::Text(names)),
-        ("area".to_string(), SlotList::Text(areas)),
-        ("floor".to_string(), SlotList::Text(floors)),
+        ("name".to_string(), SlotList::text(names)),
+        ("area".to_string(), SlotList::text(areas)),
+        ("floor".to_string(), SlotList::text(floors)),
     ])
 }
 

@@ -288,12 +288,13 @@ impl Walk<'_> {
         self.text.orig[from..to].iter().collect::<String>().trim().to_string()
     }
 
-    fn text_list(&self, values: &[super::TextValue], slot: &str, p: usize, st: &mut State, next: Next) {
+    fn text_list(&self, list: &super::TextList, slot: &str, p: usize, st: &mut State, next: Next) {
         let p = self.value_start(p);
         if p >= self.len() {
             return;
         }
-        for value in values {
+        // A misheard name still starts with the right letter, so the index serves both walks.
+        for value in list.candidates(self.text.low[p]) {
             if !value.context.is_empty()
                 && (!required_ok(&self.data.requires, &value.context, true)
                     || !excluded_ok(&self.data.excludes, &value.context))

@@ -96,11 +96,59 @@ pub(crate) enum Piece {
 #[derive(Debug, Clone)]
 pub enum SlotList {
     /// Values spoken as text.
-    Text(Vec<TextValue>),
+    Text(TextList),
     /// Numbers.
     Range(RangeList),
     /// Any text.
     Wildcard,
+}
+
+/// The values of a text list, indexed by the letter they start with.
+#[derive(Debug, Clone)]
+pub struct TextList {
+    pub(crate) values: Vec<TextValue>,
+    /// Positions of the values that start with a known letter, by that letter.
+    by_first: HashMap<char, Vec<usize>>,
+    /// Positions of the values that may start with anything (templates).
+    any_first: Vec<usize>,
+}
+
+impl TextList {
+    /// A list of these values, in order.
+    pub fn new(values: Vec<TextValue>) -> TextList {
+        let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
+        let mut any_first = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            match &v.input {
+                Node::Lit { pieces, .. } => match pieces.iter().find_map(|p| match p {
+                    Piece::Chars(cs) => cs.first().copied(),
+                    Piece::Gap => None,
+                }) {
+                    Some(c) => by_first.entry(c).or_default().push(i),
+                    None => any_first.push(i),
+                },
+                _ => any_first.push(i),
+            }
+        }
+        TextList { values, by_first, any_first }
+    }
+
+    /// The values that may match text starting with `c`, in list order.
+    pub(crate) fn candidates(&self, c: char) -> impl Iterator<Item = &TextValue> {
+        let known = self.by_first.get(&c).map_or(&[][..], Vec::as_slice);
+        let mut all: Vec<usize> = known.iter().chain(&self.any_first).copied().collect();
+        if !self.any_first.is_empty() && !known.is_empty() {
+            all.sort_unstable();
+        }
+        all.into_iter().map(|i| &self.values[i])
+    }
+}
+
+impl SlotList {
+    /// A text list of these values.
+    pub fn text(values: Vec<TextValue>) -> SlotList {
+        SlotList::Text(TextList::new(values))
+    }
 }
 
 /// One value of a text list.
@@ -334,7 +382,7 @@ fn parse_list(what: &str, value: &Value, rules: [&HashMap<String, Expr>; 2]) -> 
             };
             out.push(TextValue { input, out: value_out, context, words: None });
         }
-        return Ok(SlotList::Text(out));
+        return Ok(SlotList::text(out));
     }
     if let Some(range) = map.get("range") {
         let number = |key: &str| range.get(key).and_then(Value::as_f64);

@@ -21,7 +21,7 @@ fn home() -> HashMap<String, SlotList> {
     HashMap::from([
         (
             "name".to_string(),
-            SlotList::Text(vec![
+            SlotList::text(vec![
                 entity("Kitchen Light", "light", "Kitchen"),
                 entity("Kitchen", "switch", "Kitchen"),
                 entity("Garage Door", "cover", "Garage"),
@@ -29,7 +29,7 @@ fn home() -> HashMap<String, SlotList> {
         ),
         (
             "area".to_string(),
-            SlotList::Text(vec![
+            SlotList::text(vec![
                 TextValue::literal("Kitchen", json!("Kitchen"), Map::new()),
                 TextValue::literal("Living Room", json!("Living Room"), Map::new()),
             ]),

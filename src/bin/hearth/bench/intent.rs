@@ -157,6 +157,14 @@ pub struct BenchReport {
     pub times: Vec<Duration>,
     /// Time to compile the sentences (both languages).
     pub compile: Duration,
+    /// Resident memory the compiled sentences take.
+    pub memory: u64,
+    /// Home Assistant's sentence data used, if any.
+    pub data: Option<String>,
+    /// The sentence that took longest on average, and its mean time.
+    pub slowest: String,
+    /// Its mean time.
+    pub slowest_time: Duration,
 }
 
 impl BenchReport {
@@ -169,44 +177,88 @@ impl BenchReport {
         let mean = self.total.as_secs_f64() / self.runs.max(1) as f64;
         format!(
             "intent recognition ({}): {} entities, {} sentences ({} recognised), {} runs\n\
-             compile (en+de): {:.1} ms\n\
+             sentences: {}\n\
+             compile (en+de): {:.1} ms, resident memory {:.1} MB\n\
              per sentence: mean {:.0} µs, median {:.0} µs, p99 {:.0} µs, max {:.0} µs\n\
-             throughput: {:.0} sentences/s on one thread\n",
+             throughput: {:.0} sentences/s on one thread\n\
+             slowest sentence: {:?}, mean {:.0} µs\n",
             self.language.code(),
             self.entities,
             self.sentences,
             self.matched,
             self.runs,
+            self.data.as_deref().map_or_else(
+                || "Hearth's own only".to_string(),
+                |d| format!("Home Assistant's ({d}), then Hearth's own")
+            ),
             self.compile.as_secs_f64() * 1e3,
+            self.memory as f64 / 1e6,
             mean * 1e6,
             pct(0.5),
             pct(0.99),
             pct(1.0),
             1.0 / mean.max(1e-12),
+            self.slowest,
+            self.slowest_time.as_secs_f64() * 1e6,
         )
     }
 }
 
+/// This process's resident memory in bytes (Linux; 0 elsewhere).
+fn resident() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions; _SC_PAGESIZE is always valid.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    pages * u64::try_from(page).unwrap_or(4096)
+}
+
 /// `hearth bench intent`: recognises the benchmark sentences `rounds` times each against a
-/// generated home of `entities` devices.
-pub fn bench(entities: usize, language: Language, rounds: usize) -> anyhow::Result<BenchReport> {
+/// generated home of `entities` devices, with Home Assistant's sentence data when `data` is
+/// given (compiled for English and German). `export` receives the home and the sentences.
+pub fn bench(
+    entities: usize,
+    language: Language,
+    rounds: usize,
+    data: Option<&std::path::Path>,
+    export: Option<&std::path::Path>,
+) -> anyhow::Result<BenchReport> {
+    let before = resident();
     let started = Instant::now();
-    let recognizer = Recognizer::new(&[]).context("compiling the built-in sentences")?;
+    let mut recognizer = Recognizer::new(&[]).context("compiling the built-in sentences")?;
+    if let Some(data) = data {
+        let assist = hearth::intent::ha::assist::Assist::load(data, &[Language::En, Language::De])
+            .with_context(|| format!("loading Home Assistant's sentences from {}", data.display()))?;
+        recognizer = recognizer.with_assist(assist);
+    }
     let compile = started.elapsed();
+    let memory = resident().saturating_sub(before);
     let registry = bench_registry(entities, language);
+    if let Some(dir) = export {
+        export_home(dir, &registry, bench_sentences(language))?;
+    }
     let context = Context { language, area: Some(BENCH_AREAS[0].0.to_string()) };
     let sentences = bench_sentences(language);
     let matched = sentences.iter().filter(|s| recognizer.recognize(s, &registry, &context).is_some()).count();
     let mut times = Vec::with_capacity(sentences.len() * rounds);
+    let mut per_sentence = vec![Duration::ZERO; sentences.len()];
     let total_start = Instant::now();
     for _ in 0..rounds.max(1) {
-        for s in sentences {
+        for (i, s) in sentences.iter().enumerate() {
             let t = Instant::now();
             std::hint::black_box(recognizer.recognize(std::hint::black_box(s), &registry, &context));
-            times.push(t.elapsed());
+            let took = t.elapsed();
+            per_sentence[i] += took;
+            times.push(took);
         }
     }
     let total = total_start.elapsed();
+    let (slowest, slowest_time) = per_sentence
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, t)| **t)
+        .map(|(i, t)| (sentences[i].to_string(), *t / rounds.max(1) as u32))
+        .unwrap_or_default();
     times.sort();
     Ok(BenchReport {
         language,
@@ -217,7 +269,34 @@ pub fn bench(entities: usize, language: Language, rounds: usize) -> anyhow::Resu
         total,
         times,
         compile,
+        memory,
+        data: data.map(|d| d.display().to_string()),
+        slowest,
+        slowest_time,
     })
+}
+
+/// Writes the generated home as `home.json` (the schema of tests/hassil/home.json) and the
+/// sentences as `sentences.txt`, so a peer can be timed on exactly the same input.
+fn export_home(dir: &std::path::Path, registry: &EntityRegistry, sentences: &[&str]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let areas: Vec<serde_json::Value> = registry
+        .areas()
+        .iter()
+        .map(|a| serde_json::json!({"name": a.name, "aliases": [], "floor": "Ground Floor"}))
+        .collect();
+    let entities: Vec<serde_json::Value> = registry
+        .iter()
+        .map(|e| {
+            serde_json::json!({"name": e.name, "aliases": e.aliases, "domain": e.kind.domain(),
+                "device_class": e.device_class(), "area": e.area})
+        })
+        .collect();
+    let home =
+        serde_json::json!({"floors": [{"name": "Ground Floor", "aliases": []}], "areas": areas, "entities": entities});
+    std::fs::write(dir.join("home.json"), serde_json::to_string_pretty(&home)?)?;
+    std::fs::write(dir.join("sentences.txt"), sentences.join("\n") + "\n")?;
+    Ok(())
 }
 
 #[cfg(test)]
