@@ -36,8 +36,11 @@ pub enum AssistError {
 pub struct Assist {
     grammars: HashMap<Language, LanguageGrammar>,
     /// The home's lists, built once per state of the registry ([`fingerprint`]).
-    lists: std::sync::Mutex<Option<(u64, std::sync::Arc<HashMap<String, SlotList>>)>>,
+    lists: std::sync::Mutex<Option<(u64, HomeLists)>>,
 }
+
+/// The home's slot lists, shared.
+type HomeLists = std::sync::Arc<HashMap<String, SlotList>>;
 
 /// What the home's lists are made of, hashed: a change of any name, alias, area, kind or
 /// device class (discovery) gives new lists.
