@@ -1,7 +1,12 @@
 //! Intent recognition: a transcript in, a Home Assistant intent out — with the MQTT commands it
 //! means for the devices in the [`EntityRegistry`].
 //!
-//! [`Recognizer::recognize`] normalises the text (case, punctuation, hyphens, "50%", numbers in
+//! When Home Assistant's sentence data is loaded ([`Recognizer::with_assist`], `[intent] data`),
+//! [`Recognizer::recognize`] first understands the text as Assist would ([`ha`]: its templates,
+//! lists and ranking over this home's names, areas and floors). Only when none of those
+//! sentences matches does it fall back to Hearth's own sentences, described below.
+//!
+//! Hearth's own path normalises the text (case, punctuation, hyphens, "50%", numbers in
 //! words, filler such as "please"/"bitte", German compounds such as "Küchenlicht"), matches it
 //! against sentence templates, fills `{name}` and `{area}` from the registry with fuzzy matching
 //! (small mishearings such as "kitchen lite" still match; unrelated words do not), picks the best
