@@ -945,6 +945,23 @@ mod tests {
     }
 
     #[test]
+    fn areas_floors_and_intent_data() {
+        let s =
+            parse("[[area]]\nname = \"Bedroom\"\nfloor = \"First Floor\"\nfloor_aliases = [\"upstairs\"]\n").unwrap();
+        assert_eq!(s.areas[0].floor.as_deref(), Some("First Floor"));
+        assert_eq!(s.intent_data, (Path::new("/etc/hearth").join(DEFAULT_INTENT_DATA), false));
+        let s = parse("[intent]\ndata = \"/srv/intents\"\n").unwrap();
+        assert_eq!(s.intent_data, (PathBuf::from("/srv/intents"), true));
+        let err = parse("[[area]]\nname = \"Bedroom\"\n[[area]]\nname = \"bedroom\"\n").unwrap_err().to_string();
+        assert!(err.contains("area.name") && err.contains("one [[area]]"), "{err}");
+        let err = parse("[[area]]\nname = \" \"\n").unwrap_err().to_string();
+        assert!(err.contains("area.name"), "{err}");
+        let err = parse("[[area]]\nname = \"Hall\"\nfloor = \"\"\n").unwrap_err().to_string();
+        assert!(err.contains("area.floor"), "{err}");
+        assert!(parse("[[area]]\nname = \"Hall\"\nlevel = 2\n").is_err(), "unknown keys are refused");
+    }
+
+    #[test]
     fn custom_intents() {
         let s = parse(
             "[intent]\nallow_unlock = [\"Front Door\"]\n[[intent.custom]]\nname = \"GoodNight\"\nsentences = [\"good night\"]\ntopic = \"home/goodnight\"\npayload = \"ON\"\n[[intent.custom]]\nname = \"HassTurnOn\"\nsentences = [\"light up [the] {name}\"]\n",
