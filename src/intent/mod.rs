@@ -472,35 +472,18 @@ impl Resolver<'_> {
             }
         }
 
-        let mut actions = Vec::new();
-        let mut refused = Vec::new();
-        let mut unsupported = Vec::new();
-        match (group.builtin, &group.message) {
+        let Commands { actions, mut refused, unsupported } = match (group.builtin, &group.message) {
             (_, Some(message)) => {
                 let mut payload = message.payload.clone();
                 for (k, v) in &slots {
                     payload = payload.replace(&format!("{{{k}}}"), &v.to_string());
                 }
-                actions.push(MqttCommand { topic: message.topic.clone(), payload });
+                let command = MqttCommand { topic: message.topic.clone(), payload };
+                Commands { actions: vec![command], refused: Vec::new(), unsupported: Vec::new() }
             }
-            (Some(builtin), None) => {
-                for &i in &targets {
-                    let entity = self.registry.at(i);
-                    let Some(action) = builtin.action(entity.kind, &slots) else {
-                        if builtin.acts() {
-                            unsupported.push(format!("{} cannot do that ({})", Escaped(&entity.name), entity.kind));
-                        }
-                        continue;
-                    };
-                    match self.registry.commands(i, action) {
-                        Ok(c) => actions.extend(c),
-                        Err(CommandError::Refused { reason }) => refused.push(reason),
-                        Err(e) => unsupported.push(e.to_string()),
-                    }
-                }
-            }
-            (None, None) => {}
-        }
+            (Some(builtin), None) => builtin_commands(builtin, self.registry, &targets, &slots),
+            (None, None) => Commands { actions: Vec::new(), refused: Vec::new(), unsupported: Vec::new() },
+        };
         // Devices that cannot do it are worth a word only when nothing at all happens.
         if actions.is_empty() {
             refused.extend(unsupported);
@@ -515,6 +498,42 @@ impl Resolver<'_> {
             response: None,
         })
     }
+}
+
+/// What a built-in intent does to its targets.
+pub(crate) struct Commands {
+    /// The messages, in target order.
+    pub actions: Vec<MqttCommand>,
+    /// Targets the unlock/open guard refused, with the reason.
+    pub refused: Vec<String>,
+    /// Targets that cannot do it (kind, or a missing topic).
+    pub unsupported: Vec<String>,
+}
+
+/// The commands `builtin` means for each target (positions in `registry`), built by
+/// [`EntityRegistry::commands`] so the guard always applies.
+pub(crate) fn builtin_commands(
+    builtin: Builtin,
+    registry: &EntityRegistry,
+    targets: &[usize],
+    slots: &BTreeMap<String, SlotValue>,
+) -> Commands {
+    let mut done = Commands { actions: Vec::new(), refused: Vec::new(), unsupported: Vec::new() };
+    for &i in targets {
+        let entity = registry.at(i);
+        let Some(action) = builtin.action(entity.kind, slots) else {
+            if builtin.acts() {
+                done.unsupported.push(format!("{} cannot do that ({})", Escaped(&entity.name), entity.kind));
+            }
+            continue;
+        };
+        match registry.commands(i, action) {
+            Ok(c) => done.actions.extend(c),
+            Err(CommandError::Refused { reason }) => done.refused.push(reason),
+            Err(e) => done.unsupported.push(e.to_string()),
+        }
+    }
+    done
 }
 
 #[cfg(test)]

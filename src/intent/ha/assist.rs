@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::data::{DataSource, LoadError};
 use super::{DataError, LanguageGrammar, Recognition, SlotList, TextValue};
-use crate::home::{CommandError, EntityRegistry, Escaped, fold};
+use crate::home::{EntityRegistry, fold};
 use crate::intent::{Builtin, Context, IntentMatch, Language, SlotValue};
 
 /// Why the sentence data cannot be used.
@@ -313,22 +313,9 @@ fn resolve(registry: &EntityRegistry, context: &Context, found: Recognition) -> 
         result.refused = Some("that name is in more than one area; say which".into());
         return result;
     };
-    let mut refused = Vec::new();
-    let mut unsupported = Vec::new();
-    for &i in &targets {
-        let entity = registry.at(i);
-        let Some(action) = builtin.action(entity.kind, &result.slots) else {
-            if builtin.acts() {
-                unsupported.push(format!("{} cannot do that ({})", Escaped(&entity.name), entity.kind));
-            }
-            continue;
-        };
-        match registry.commands(i, action) {
-            Ok(c) => result.actions.extend(c),
-            Err(CommandError::Refused { reason }) => refused.push(reason),
-            Err(e) => unsupported.push(e.to_string()),
-        }
-    }
+    let crate::intent::Commands { actions, mut refused, unsupported } =
+        crate::intent::builtin_commands(builtin, registry, &targets, &result.slots);
+    result.actions = actions;
     if result.actions.is_empty() {
         refused.extend(unsupported);
         if targets.is_empty() && builtin.acts() {
