@@ -58,17 +58,8 @@ impl Expr {
     }
 }
 
-/// A syntax error in a template.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message} at character {at} of {template:?}")]
-pub struct SyntaxError {
-    /// The template.
-    pub template: String,
-    /// Character position (from 1).
-    pub at: usize,
-    /// What is wrong.
-    pub message: String,
-}
+/// A syntax error in a template: the same error as in Hearth's own template language.
+pub use crate::intent::template::SyntaxError;
 
 /// Parses one template.
 pub fn parse(template: &str) -> Result<Expr, SyntaxError> {
