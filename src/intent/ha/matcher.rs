@@ -317,13 +317,7 @@ impl Walk<'_> {
                 }
                 let inner = std::mem::replace(&mut st.literal, outer);
                 let inner_word = std::mem::replace(&mut st.after_word, outer_word);
-                let reported = value.out.clone().unwrap_or_else(|| Value::String(text.clone()));
-                st.entities.push(Entity { slot: slot.to_string(), value: reported, text, wildcard: false });
-                let pushed = value.context.len();
-                st.overlay.extend(value.context.iter().map(|(k, v)| (k.clone(), v.clone())));
-                next(q, st);
-                st.overlay.truncate(st.overlay.len() - pushed);
-                st.entities.pop();
+                bind(value, slot, text, q, st, next);
                 st.literal = inner;
                 st.after_word = inner_word;
             });
@@ -385,16 +379,9 @@ impl Walk<'_> {
             }
         }
         for (q, edits) in tries {
-            let text = self.said(p, q);
-            let reported = value.out.clone().unwrap_or_else(|| Value::String(text.clone()));
-            st.entities.push(Entity { slot: slot.to_string(), value: reported, text, wildcard: false });
-            let pushed = value.context.len();
-            st.overlay.extend(value.context.iter().map(|(k, v)| (k.clone(), v.clone())));
             st.edits += edits;
-            next(q, st);
+            bind(value, slot, self.said(p, q), q, st, next);
             st.edits -= edits;
-            st.overlay.truncate(st.overlay.len() - pushed);
-            st.entities.pop();
         }
     }
 
@@ -461,6 +448,18 @@ impl Walk<'_> {
             st.entities.pop();
         }
     }
+}
+
+/// Fills `slot` with a matched list value (its out value, or the text said), merges its
+/// context, goes on from `q`, and takes both back.
+fn bind(value: &super::TextValue, slot: &str, text: String, q: usize, st: &mut State, next: Next) {
+    let reported = value.out.clone().unwrap_or_else(|| Value::String(text.clone()));
+    st.entities.push(Entity { slot: slot.to_string(), value: reported, text, wildcard: false });
+    let pushed = value.context.len();
+    st.overlay.extend(value.context.iter().map(|(k, v)| (k.clone(), v.clone())));
+    next(q, st);
+    st.overlay.truncate(st.overlay.len() - pushed);
+    st.entities.pop();
 }
 
 /// The value of a context entry: `{"value": v, ...}` or `v`.
