@@ -111,32 +111,40 @@ impl DataSource {
 
     /// The language codes the data has, sorted.
     pub fn languages(&self) -> Result<Vec<String>, LoadError> {
+        Ok(self.open()?.1)
+    }
+
+    /// The wheel opened (`None` for a folder) and the language codes it has, sorted.
+    fn open(&self) -> Result<(Option<zip::ZipArchive<std::fs::File>>, Vec<String>), LoadError> {
         if !self.path.exists() {
             return Err(LoadError::Missing { path: self.path.clone() });
         }
-        let mut names: Vec<String> = if self.is_wheel() {
+        let (zip, mut names): (_, Vec<String>) = if self.is_wheel() {
             let zip = self.zip()?;
-            zip.file_names()
+            let names = zip
+                .file_names()
                 .filter_map(|n| {
                     let n = n.ok()?;
                     let code = n.strip_prefix(WHEEL_DIR)?.strip_suffix(".json")?;
                     (!code.contains('/')).then(|| code.to_string())
                 })
-                .collect()
+                .collect();
+            (Some(zip), names)
         } else {
-            std::fs::read_dir(&self.path)
+            let names = std::fs::read_dir(&self.path)
                 .map_err(|e| self.io(e))?
                 .filter_map(|e| e.ok())
                 .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
-                .collect()
+                .collect();
+            (None, names)
         };
         names.sort();
-        Ok(names)
+        Ok((zip, names))
     }
 
     /// The language file for `language` (`en`, `de`, `pt-BR`, ...), parsed.
     pub fn load(&self, language: &str) -> Result<Value, LoadError> {
-        let available = self.languages()?;
+        let (zip, available) = self.open()?;
         let Some(code) = available.iter().find(|c| c.eq_ignore_ascii_case(language)) else {
             return Err(LoadError::Language {
                 path: self.path.clone(),
@@ -147,8 +155,7 @@ impl DataSource {
         let name = format!("{code}.json");
         let mut text = String::new();
         let too_large = |size| LoadError::TooLarge { path: self.path.clone(), name: name.clone(), size };
-        if self.is_wheel() {
-            let mut zip = self.zip()?;
+        if let Some(mut zip) = zip {
             let entry = zip
                 .by_name(&format!("{WHEEL_DIR}{name}"))
                 .map_err(|source| LoadError::Zip { path: self.path.clone(), source })?;
