@@ -102,20 +102,29 @@ mod differential {
         }
     }
 
+    /// The fixture home, `tests/hassil/home.json`.
+    pub fn fixture_home() -> Value {
+        let text = std::fs::read_to_string(super::root().join("tests/hassil/home.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The name and aliases of a floor, area or entity of the fixture home in `language`: its
+    /// German names for `de`, else the English ones.
+    pub fn names_of(item: &Value, language: &str) -> (String, Vec<String>) {
+        let item = match item.get("de") {
+            Some(de) if language == "de" && de.is_object() => de,
+            _ => item,
+        };
+        let aliases = item["aliases"].as_array().into_iter().flatten().filter_map(Value::as_str);
+        (item["name"].as_str().unwrap().to_string(), aliases.map(str::to_string).collect())
+    }
+
     /// The fixture home as slot lists, built as the oracle builds them (see its docs): names
     /// and aliases with domain, device class and area as context, areas and floors with
     /// aliases, every value out the canonical name.
     pub fn home_lists(language: &str) -> HashMap<String, SlotList> {
-        let text = std::fs::read_to_string(super::root().join("tests/hassil/home.json")).unwrap();
-        let home: Value = serde_json::from_str(&text).unwrap();
-        let localized = |item: &Value| -> (String, Vec<String>) {
-            let item = match item.get("de") {
-                Some(de) if language == "de" && de.is_object() => de,
-                _ => item,
-            };
-            let aliases = item["aliases"].as_array().into_iter().flatten().filter_map(Value::as_str);
-            (item["name"].as_str().unwrap().to_string(), aliases.map(str::to_string).collect())
-        };
+        let home = fixture_home();
+        let localized = |item: &Value| names_of(item, language);
         let area_name: HashMap<String, String> = home["areas"]
             .as_array()
             .unwrap()
@@ -196,19 +205,13 @@ mod differential {
 
     /// Every name, alias, area and floor of the fixture home in `language`, longest first.
     pub fn home_names(language: &str) -> Vec<String> {
-        let text = std::fs::read_to_string(super::root().join("tests/hassil/home.json")).unwrap();
-        let home: Value = serde_json::from_str(&text).unwrap();
+        let home = fixture_home();
         let mut names = Vec::new();
         for key in ["entities", "areas", "floors"] {
             for item in home[key].as_array().unwrap() {
-                let item = match item.get("de") {
-                    Some(de) if language == "de" && de.is_object() => de,
-                    _ => item,
-                };
-                names.push(item["name"].as_str().unwrap().to_string());
-                names.extend(
-                    item["aliases"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string),
-                );
+                let (name, aliases) = names_of(item, language);
+                names.push(name);
+                names.extend(aliases);
             }
         }
         names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
@@ -453,26 +456,20 @@ fn german_survives_whisper_style_damage() {
 /// The fixture home as a Hearth config: every entity of a kind Hearth controls, with a
 /// command topic, and the areas with floors and aliases. Names in `language`.
 fn fixture_config(dir: &std::path::Path, language: &str) -> PathBuf {
+    use differential::{fixture_home, names_of};
     use std::fmt::Write;
-    let text = std::fs::read_to_string(root().join("tests/hassil/home.json")).unwrap();
-    let home: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let local = |item: &serde_json::Value| -> serde_json::Value {
-        match item.get("de") {
-            Some(de) if language == "de" && de.is_object() => de.clone(),
-            _ => item.clone(),
-        }
-    };
-    let area_name: std::collections::HashMap<String, String> = home["areas"]
+    let home = fixture_home();
+    let area_name: std::collections::HashMap<&str, String> = home["areas"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["name"].as_str().unwrap().to_string(), local(a)["name"].as_str().unwrap().to_string()))
+        .map(|a| (a["name"].as_str().unwrap(), names_of(a, language).0))
         .collect();
-    let floor_of: std::collections::HashMap<String, serde_json::Value> = home["floors"]
+    let floor_of: std::collections::HashMap<&str, (String, Vec<String>)> = home["floors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["name"].as_str().unwrap().to_string(), local(f)))
+        .map(|f| (f["name"].as_str().unwrap(), names_of(f, language)))
         .collect();
     let mut config = format!(
         "[intent]\nlanguage = \"{language}\"\ndata = {:?}\n",
@@ -483,14 +480,8 @@ fn fixture_config(dir: &std::path::Path, language: &str) -> PathBuf {
         if !hearth::config::ENTITY_KINDS.contains(&kind) {
             continue;
         }
-        let names = local(e);
-        writeln!(
-            config,
-            "[[entity]]\nname = {:?}\nkind = {kind:?}\ncommand_topic = \"test/{n}/set\"",
-            names["name"].as_str().unwrap()
-        )
-        .unwrap();
-        let aliases: Vec<&str> = names["aliases"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).collect();
+        let (name, aliases) = names_of(e, language);
+        writeln!(config, "[[entity]]\nname = {name:?}\nkind = {kind:?}\ncommand_topic = \"test/{n}/set\"").unwrap();
         writeln!(config, "aliases = {aliases:?}").unwrap();
         if let Some(area) = e["area"].as_str() {
             writeln!(config, "area = {:?}", area_name[area]).unwrap();
@@ -500,16 +491,11 @@ fn fixture_config(dir: &std::path::Path, language: &str) -> PathBuf {
         }
     }
     for a in home["areas"].as_array().unwrap() {
-        let names = local(a);
-        let floor = &floor_of[a["floor"].as_str().unwrap()];
-        let aliases: Vec<&str> = names["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
-        let floor_aliases: Vec<&str> =
-            floor["aliases"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+        let (name, aliases) = names_of(a, language);
+        let (floor, floor_aliases) = &floor_of[a["floor"].as_str().unwrap()];
         writeln!(
             config,
-            "[[area]]\nname = {:?}\nfloor = {:?}\naliases = {aliases:?}\nfloor_aliases = {floor_aliases:?}",
-            names["name"].as_str().unwrap(),
-            floor["name"].as_str().unwrap()
+            "[[area]]\nname = {name:?}\nfloor = {floor:?}\naliases = {aliases:?}\nfloor_aliases = {floor_aliases:?}"
         )
         .unwrap();
     }
