@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::intent::Language;
+
 /// Everything that can be wrong with a config file. Each message names the file, the key and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -21,6 +23,9 @@ pub enum ConfigError {
     /// A key is present and well-typed but its value is not allowed.
     #[error("config file {path}: `{key}` = {value} is not allowed: {fix}")]
     Value { path: PathBuf, key: &'static str, value: String, fix: String },
+    /// What a key names (a file, a folder, the sentences in it) cannot be used.
+    #[error("config file {path}: `{key}`: {problem}")]
+    Unusable { path: PathBuf, key: &'static str, problem: String },
 }
 
 /// The config file exactly as written. Every section and key is optional.
@@ -122,6 +127,8 @@ pub struct RawIntent {
     /// Home Assistant's sentence data: a `home-assistant-intents` wheel or a folder of
     /// `<lang>.json` files (default: the pinned wheel in `models/`).
     pub data: Option<PathBuf>,
+    /// Home Assistant custom sentences on top of the data: a folder of `<lang>/*.yaml`.
+    pub custom_sentences: Option<PathBuf>,
     /// `[[intent.custom]]`: the user's own sentences, for built-in or new intents.
     pub custom: Vec<RawCustomIntent>,
     /// Locks that may be unlocked by voice, each named by its id (discovery `unique_id`) or by
@@ -258,30 +265,32 @@ pub const ENTITY_KINDS: [&str; 12] = [
 /// Speech-to-text language choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SttLanguage {
-    /// English.
-    En,
-    /// German.
-    De,
+    /// One language, always (`en`, `de`, or any other language whisper knows).
+    Fixed(Language),
     /// Let whisper detect it per utterance (multilingual models only).
     Auto,
 }
 
 impl SttLanguage {
-    /// Parses `en`, `de` or `auto`.
+    /// English.
+    pub const EN: SttLanguage = SttLanguage::Fixed(Language::En);
+    /// German.
+    pub const DE: SttLanguage = SttLanguage::Fixed(Language::De);
+
+    /// Parses `auto`, or a language code whisper knows (`en`, `de`, `fr`, `pt-BR` as `pt`, ...).
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Self::En),
-            "de" => Some(Self::De),
-            "auto" => Some(Self::Auto),
-            _ => None,
+        if s.trim().eq_ignore_ascii_case("auto") {
+            return Some(Self::Auto);
         }
+        let language = Language::parse(s)?;
+        whisper_rs::get_lang_id(&language.base()).map(|_| Self::Fixed(language))
     }
 
-    /// The whisper language code, `None` for detection.
+    /// The whisper language code (`pt` for `pt-BR`), `None` for detection.
     pub fn code(self) -> Option<&'static str> {
         match self {
-            Self::En => Some("en"),
-            Self::De => Some("de"),
+            // whisper's own table holds every code it knows, for the whole run.
+            Self::Fixed(language) => whisper_rs::get_lang_id(&language.base()).and_then(whisper_rs::get_lang_str),
             Self::Auto => None,
         }
     }
@@ -395,7 +404,9 @@ pub struct Settings {
     /// Speech-to-text.
     pub stt: SttSettings,
     /// Intent language.
-    pub intent_language: SttLanguage,
+    pub intent_language: Language,
+    /// `[intent] custom_sentences`: Home Assistant custom sentence files, `<dir>/<lang>/*.yaml`.
+    pub intent_custom_sentences: Option<PathBuf>,
     /// Home Assistant's sentence data, and whether the path was set (a default that is not
     /// there falls back to the built-in sentences; a path set and missing is an error).
     pub intent_data: (PathBuf, bool),
@@ -480,7 +491,7 @@ impl RawConfig {
         let privacy = self.privacy.validate(&check)?;
         let mqtt = self.mqtt.validate(&check, &site_id)?;
         check.entities(&self.entity)?;
-        check.custom_intents(&self.intent.custom)?;
+        check.custom_intents(&self.intent.custom, intent_language)?;
         Ok(Settings {
             audio,
             wake,
@@ -491,6 +502,7 @@ impl RawConfig {
                 Some(p) => (check.resolve(p), true),
                 None => (check.resolve(PathBuf::from(DEFAULT_INTENT_DATA)), false),
             },
+            intent_custom_sentences: self.intent.custom_sentences.map(|p| check.resolve(p)),
             mqtt,
             site_id,
             site_area: self.site.area,
@@ -595,7 +607,7 @@ impl Check<'_> {
     }
 
     /// `[[intent.custom]]`: a name, sentences, a language Hearth has, and a topic for a payload.
-    fn custom_intents(&self, intents: &[RawCustomIntent]) -> Result<(), ConfigError> {
+    fn custom_intents(&self, intents: &[RawCustomIntent], language: Language) -> Result<(), ConfigError> {
         for c in intents {
             let what = format!("{:?}", c.name);
             if c.name.trim().is_empty() || !c.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
@@ -605,12 +617,20 @@ impl Check<'_> {
                 return Err(self.bad("intent.custom.sentences", what, "give the intent at least one sentence"));
             }
             if let Some(l) = &c.language
-                && !matches!(SttLanguage::parse(l), Some(SttLanguage::En | SttLanguage::De))
+                && !matches!(Language::parse(l), Some(Language::En | Language::De))
             {
                 return Err(self.bad(
                     "intent.custom.language",
                     format!("{l:?} (intent {what})"),
                     "use \"en\" or \"de\"",
+                ));
+            }
+            if c.language.is_none() && !matches!(language, Language::En | Language::De) {
+                return Err(self.bad(
+                    "intent.custom.language",
+                    format!("(not given, so [intent] language = {language}, intent {what})"),
+                    "[[intent.custom]] sentences are English or German (language = \"en\" or \"de\"); \
+                     for other languages write Home Assistant custom sentences ([intent] custom_sentences)",
                 ));
             }
             if c.name.starts_with("Hass") && (c.topic.is_some() || c.payload.is_some()) {
@@ -682,8 +702,13 @@ impl RawEndpoint {
 impl RawStt {
     fn validate(self, check: &Check) -> Result<SttSettings, ConfigError> {
         let language_text = self.language.unwrap_or_else(|| "en".into());
-        let language = SttLanguage::parse(&language_text)
-            .ok_or_else(|| check.bad("stt.language", format!("{language_text:?}"), "use \"en\", \"de\" or \"auto\""))?;
+        let language = SttLanguage::parse(&language_text).ok_or_else(|| {
+            check.bad(
+                "stt.language",
+                format!("{language_text:?}"),
+                "use \"en\", \"de\", \"auto\" or another language code whisper knows (\"fr\", \"es\", \"nl\", ...)",
+            )
+        })?;
         let threads = self.threads.unwrap_or(2);
         if !STT_THREADS_RANGE.contains(&threads) {
             return Err(check.bad(
@@ -702,12 +727,15 @@ impl RawStt {
 }
 
 impl RawIntent {
-    fn validate_language(&self, check: &Check) -> Result<SttLanguage, ConfigError> {
+    fn validate_language(&self, check: &Check) -> Result<Language, ConfigError> {
         let text = self.language.clone().unwrap_or_else(|| "en".into());
-        match SttLanguage::parse(&text) {
-            Some(l @ (SttLanguage::En | SttLanguage::De)) => Ok(l),
-            _ => Err(check.bad("intent.language", format!("{text:?}"), "use \"en\" or \"de\"")),
-        }
+        Language::parse(&text).ok_or_else(|| {
+            check.bad(
+                "intent.language",
+                format!("{text:?}"),
+                "use a language code of Home Assistant's sentence data: \"en\", \"de\", \"fr\", \"pt-BR\", ...",
+            )
+        })
     }
 }
 
@@ -875,7 +903,7 @@ mod tests {
     fn shipped_config_parses_and_matches_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
         let s = Settings::from_file(&path).expect("shipped config.toml must be valid");
-        assert_eq!(s.stt.language, SttLanguage::En);
+        assert_eq!(s.stt.language, SttLanguage::EN);
         assert!(s.stt.model.ends_with(DEFAULT_MODEL));
         assert_eq!(s.wake.model, "hey_jarvis");
         assert_eq!(s.privacy.transcripts, TranscriptPolicy::Discard);
@@ -908,8 +936,26 @@ mod tests {
     }
 
     #[test]
+    fn any_language_whisper_and_the_sentence_data_know() {
+        let s = parse("[stt]\nlanguage = \"fr\"\n[intent]\nlanguage = \"fr\"\n").unwrap();
+        let fr = Language::parse("fr").unwrap();
+        assert_eq!((s.stt.language, s.intent_language), (SttLanguage::Fixed(fr), fr));
+        assert_eq!(s.stt.language.code(), Some("fr"));
+        let s = parse("[stt]\nlanguage = \"pt-BR\"\n[intent]\nlanguage = \"pt-BR\"\n").unwrap();
+        assert_eq!(s.stt.language.code(), Some("pt"), "whisper knows Portuguese, not Brazil");
+        assert_eq!(s.intent_language.code(), "pt-BR", "the data has pt-BR");
+        assert_eq!(parse("[stt]\nlanguage = \"AUTO\"\n").unwrap().stt.language, SttLanguage::Auto);
+        let err = parse("[intent]\nlanguage = \"fr\"\n[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("intent.custom.language") && err.contains("custom_sentences"), "{err}");
+        let s = parse("[intent]\ncustom_sentences = \"mine\"\n").unwrap();
+        assert_eq!(s.intent_custom_sentences, Some(Path::new("/etc/hearth/mine").to_path_buf()));
+    }
+
+    #[test]
     fn bad_values_name_key_and_fix() {
-        let err = parse("[stt]\nlanguage = \"fr\"\n").unwrap_err().to_string();
+        let err = parse("[stt]\nlanguage = \"xx\"\n").unwrap_err().to_string();
         assert!(err.contains("stt.language") && err.contains("\"auto\""), "{err}");
         let err = parse("[wake]\nthreshold = 1.5\n").unwrap_err().to_string();
         assert!(err.contains("wake.threshold"), "{err}");

@@ -105,6 +105,7 @@ pub fn check_config(path: Option<&Path>) -> (CheckResult, Option<Settings>) {
                     "correct or remove that key; the shipped config.toml lists every documented key".to_owned()
                 }
                 ConfigError::Value { fix, .. } => fix.clone(),
+                ConfigError::Unusable { problem, .. } => problem.clone(),
             };
             // One line: toml's message without its source excerpt, and without the fix (below).
             let message = e.to_string();

@@ -339,7 +339,7 @@ fn stereo_speech_is_captured_through_cpal_exactly() {
 
     // Whisper hears the same words in the capture as in the file.
     let model = support::model("ggml-tiny.en.bin");
-    let options = SttOptions { model, language: SttLanguage::En, threads: 1, decoding: Decoding::Tuned };
+    let options = SttOptions { model, language: SttLanguage::EN, threads: 1, decoding: Decoding::Tuned };
     let mut whisper = Transcriber::load(&options).expect("model loads");
     let original = whisper.transcribe(&reference).expect("whisper runs").text;
     let heard = whisper.transcribe(&captured).expect("whisper runs").text;

@@ -64,7 +64,7 @@ fn corpus_errors(t: &mut Transcriber, lang: Lang, voices: &[&str]) -> (WordError
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn english_commands_are_transcribed_by_imported_tiny_en() {
     let model = support::model("ggml-tiny.en.bin");
-    let mut t = transcriber(&model, SttLanguage::En);
+    let mut t = transcriber(&model, SttLanguage::EN);
     let (errors, exact, clips) = corpus_errors(&mut t, Lang::En, support::EN_VOICES);
     eprintln!("tiny.en, espeak-ng voices: {exact}/{clips} exact, word error rate {:.1}%", errors.percent());
     // Measured: 8/12 exact, 15.8% (whisper.cpp's default decoding: 22.8% on the same clips).
@@ -77,7 +77,7 @@ fn english_commands_are_transcribed_by_imported_tiny_en() {
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn the_key_command_is_exact_in_every_english_voice() {
     let model = support::model("ggml-tiny.en.bin");
-    let mut t = transcriber(&model, SttLanguage::En);
+    let mut t = transcriber(&model, SttLanguage::EN);
     let dir = support::tempdir();
     for voice in support::EN_VOICES {
         let wav = support::espeak("turn on the kitchen light", voice, 175, &dir.path().join(format!("{voice}.wav")));
@@ -92,7 +92,7 @@ fn neural_piper_voice_is_transcribed() {
     let model = support::model("ggml-tiny.en.bin");
     let dir = support::tempdir();
     let wav = support::piper("turn off the living room lights", &dir.path().join("piper.wav"));
-    let mut t = transcriber(&model, SttLanguage::En);
+    let mut t = transcriber(&model, SttLanguage::EN);
     let text = transcribe(&mut t, &wav).text;
     assert_eq!(score_words(&text), score_words("turn off the living room lights"), "{text:?}");
 }
@@ -102,7 +102,7 @@ fn neural_piper_voice_is_transcribed() {
 fn q8_0_model_gives_the_same_words() {
     let (f16, q8) = (support::model("ggml-tiny.en.bin"), support::model("ggml-tiny.en-q8_0.bin"));
     let dir = support::tempdir();
-    let (mut a, mut b) = (transcriber(&f16, SttLanguage::En), transcriber(&q8, SttLanguage::En));
+    let (mut a, mut b) = (transcriber(&f16, SttLanguage::EN), transcriber(&q8, SttLanguage::EN));
     for (i, sentence) in support::EN_COMMANDS.iter().take(6).enumerate() {
         let wav = support::espeak(sentence, "en-us", 175, &dir.path().join(format!("{i}.wav")));
         let (x, y) = (transcribe(&mut a, &wav).text, transcribe(&mut b, &wav).text);
@@ -114,7 +114,7 @@ fn q8_0_model_gives_the_same_words() {
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn german_commands_are_transcribed_by_imported_base() {
     let model = support::model("ggml-base.bin");
-    let mut t = transcriber(&model, SttLanguage::De);
+    let mut t = transcriber(&model, SttLanguage::DE);
     let (errors, exact, clips) = corpus_errors(&mut t, Lang::De, support::DE_VOICES);
     eprintln!("base, German espeak-ng voices: {exact}/{clips} exact, word error rate {:.1}%", errors.percent());
     // Measured: 47–51% for base on espeak-ng's German voices, the same with whisper.cpp's
@@ -152,7 +152,7 @@ fn auto_detects_german_and_english() {
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn stereo_44k1_gives_the_same_text_as_its_16k_mono_twin() {
     let model = support::model("ggml-tiny.en.bin");
-    let mut t = transcriber(&model, SttLanguage::En);
+    let mut t = transcriber(&model, SttLanguage::EN);
     let dir = support::tempdir();
     for (i, sentence) in ["turn on the kitchen light", "what is the temperature in the living room"].iter().enumerate()
     {
@@ -187,7 +187,7 @@ fn silence_hum_and_noise_give_empty_text() {
     let hum: Vec<f32> =
         (0..48_000).map(|n| 0.2 * (2.0 * std::f32::consts::PI * 50.0 * n as f32 / 16_000.0).sin()).collect();
     clips.push(support::write_wav(&dir.path().join("hum.wav"), &hum, 16_000, 1));
-    for (model, language) in [(&model, SttLanguage::En), (&base, SttLanguage::Auto)] {
+    for (model, language) in [(&model, SttLanguage::EN), (&base, SttLanguage::Auto)] {
         let mut t = transcriber(model, language);
         for clip in &clips {
             let out = transcribe(&mut t, clip);
@@ -200,7 +200,7 @@ fn silence_hum_and_noise_give_empty_text() {
 #[ignore = "needs the test environment (models, Piper): run scripts/test"]
 fn german_needs_a_multilingual_model() {
     let model = support::model("ggml-tiny.en.bin");
-    let options = SttOptions { model, language: SttLanguage::De, threads: 1, decoding: Decoding::Tuned };
+    let options = SttOptions { model, language: SttLanguage::DE, threads: 1, decoding: Decoding::Tuned };
     let err = Transcriber::load(&options).err().expect("German with tiny.en is refused");
     assert!(matches!(err, SttError::EnglishOnlyModel { .. }));
     assert!(err.to_string().contains("multilingual"), "{err}");
@@ -315,7 +315,7 @@ fn the_worker_wipes_each_clip_after_transcribing_it() {
     assert!(audio.iter().any(|&s| s != 0.0));
     let transcriber = hearth::stt::Transcriber::load(&hearth::stt::SttOptions {
         model,
-        language: hearth::config::SttLanguage::En,
+        language: hearth::config::SttLanguage::EN,
         threads: 2,
         decoding: hearth::stt::Decoding::Tuned,
     })

@@ -92,40 +92,103 @@ pub use grammar::{Builtin, CustomIntent, CustomMessage};
 use grammar::{Grammar, Group};
 use matcher::{CapValue, Parse, Search};
 
-/// A language Hearth has sentences for.
+/// A language. English and German have number words and Hearth's own sentences; any other
+/// language of Home Assistant's sentence data (`fr`, `nl`, `pt-BR`, ...) is understood from
+/// that data alone, with numbers as digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Language {
     /// English.
     En,
     /// German.
     De,
+    /// Any other language, by its code.
+    Other(LanguageCode),
+}
+
+/// A language code other than `en` and `de`: letters, digits, `-` and `_`, at most
+/// [`LanguageCode::MAX`] characters, starting with two or three letters (`fr`, `pt-BR`,
+/// `sr_Latn`). Kept inline so a [`Language`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LanguageCode {
+    bytes: [u8; LanguageCode::MAX],
+    len: u8,
+}
+
+impl LanguageCode {
+    /// Longest code accepted.
+    pub const MAX: usize = 12;
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (`Language::parse`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for LanguageCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Language {
-    /// `en` or `de`.
-    pub fn code(self) -> &'static str {
+    /// The code: `en`, `de`, or the other code as parsed.
+    pub fn code(&self) -> &str {
         match self {
             Language::En => "en",
             Language::De => "de",
+            Language::Other(code) => code.as_str(),
         }
     }
 
-    /// Parses `en` or `de`.
+    /// The language part of the code, lower case, as whisper names languages (`pt-BR` → `pt`).
+    pub fn base(&self) -> String {
+        let code = self.code();
+        code.split(['-', '_']).next().unwrap_or(code).to_ascii_lowercase()
+    }
+
+    /// Whether numbers said in words are understood (English and German); other languages
+    /// take digits, which is what whisper writes for most numbers.
+    pub fn has_number_words(&self) -> bool {
+        matches!(self, Language::En | Language::De)
+    }
+
+    /// Parses a language code: `en` and `de` (any case), or another well-formed code, kept
+    /// as written apart from the language part, which is lowered (`FR` → `fr`, `pt-BR`).
     pub fn parse(code: &str) -> Option<Language> {
-        match code.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Language::En),
-            "de" => Some(Language::De),
-            _ => None,
+        let code = code.trim();
+        let lead = code.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let well_formed = (2..=3).contains(&lead)
+            && code.len() <= LanguageCode::MAX
+            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && (code.len() == lead || matches!(code.as_bytes()[lead], b'-' | b'_'))
+            && !code.ends_with(['-', '_']);
+        if !well_formed {
+            return None;
         }
+        let mut bytes = [0u8; LanguageCode::MAX];
+        for (i, b) in code.bytes().enumerate() {
+            bytes[i] = if i < lead { b.to_ascii_lowercase() } else { b };
+        }
+        let other = LanguageCode { bytes, len: code.len() as u8 };
+        Some(match other.as_str() {
+            "en" => Language::En,
+            "de" => Language::De,
+            _ => Language::Other(other),
+        })
     }
 
     /// The intent language for a speech-to-text language (`None` for `auto`).
     pub fn from_stt(language: SttLanguage) -> Option<Language> {
         match language {
-            SttLanguage::En => Some(Language::En),
-            SttLanguage::De => Some(Language::De),
+            SttLanguage::Fixed(l) => Some(l),
             SttLanguage::Auto => None,
         }
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
     }
 }
 
@@ -275,7 +338,7 @@ impl Recognizer {
     /// The built-in sentences plus `[[intent.custom]]` from the config (custom sentences without
     /// a `language` are in `[intent] language`).
     pub fn from_settings(settings: &Settings) -> Result<Recognizer, IntentError> {
-        let default_language = Language::from_stt(settings.intent_language).unwrap_or(Language::En);
+        let default_language = settings.intent_language;
         let custom: Vec<CustomIntent> = settings
             .intent_custom
             .iter()
@@ -306,10 +369,12 @@ impl Recognizer {
         Recognizer::new(&custom)
     }
 
-    fn grammar(&self, language: Language) -> &Grammar {
+    /// Hearth's own sentences in `language` (English and German only).
+    fn grammar(&self, language: Language) -> Option<&Grammar> {
         match language {
-            Language::En => &self.en,
-            Language::De => &self.de,
+            Language::En => Some(&self.en),
+            Language::De => Some(&self.de),
+            Language::Other(_) => None,
         }
     }
 
@@ -318,7 +383,7 @@ impl Recognizer {
         if let Some(found) = self.assist.as_ref().and_then(|a| a.recognize(text, registry, context)) {
             return Some(found);
         }
-        let g = self.grammar(context.language);
+        let g = self.grammar(context.language)?;
         let norm = g.normalizer.normalize(text, registry);
         let context_area =
             context.area.as_deref().map(|a| (a.trim().to_string(), fold(a))).filter(|(_, k)| !k.is_empty());

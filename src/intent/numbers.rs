@@ -160,6 +160,7 @@ fn integer(words: &[String], i: usize, language: Language) -> Option<(f64, usize
     match language {
         Language::En => english_int(words, i).map(|(v, n)| (f64::from(v), n)),
         Language::De => german_word(w).map(|v| (f64::from(v), 1)),
+        Language::Other(_) => None,
     }
 }
 
@@ -192,6 +193,7 @@ fn fraction(words: &[String], i: usize, language: Language) -> Option<(String, u
             let v = german_word(w)?;
             Some((v.to_string(), 1))
         }
+        Language::Other(_) => None,
     }
 }
 
@@ -201,6 +203,7 @@ pub fn number_at(words: &[String], i: usize, language: Language) -> Option<(f64,
     let decimal_word = match language {
         Language::En => ["point", "dot"].as_slice(),
         Language::De => ["komma", "punkt"].as_slice(),
+        Language::Other(_) => [].as_slice(),
     };
     if value.fract() == 0.0
         && words.get(i + used).is_some_and(|w| decimal_word.contains(&w.as_str()))

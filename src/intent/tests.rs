@@ -251,3 +251,25 @@ fn issue_18_payload_swaps_are_refused() {
         assert!(m.refused.as_deref().is_some_and(|w| w.contains("discovery config")), "{text}: {:?}", m.refused);
     }
 }
+
+#[test]
+fn language_codes() {
+    assert_eq!(Language::parse(" EN "), Some(Language::En));
+    assert_eq!(Language::parse("de"), Some(Language::De));
+    let fr = Language::parse("FR").unwrap();
+    assert_eq!((fr.code(), fr.base().as_str(), fr.has_number_words()), ("fr", "fr", false));
+    let pt = Language::parse("pt-BR").unwrap();
+    assert_eq!((pt.code(), pt.base().as_str()), ("pt-BR", "pt"));
+    assert_eq!(Language::parse("sr_Latn").map(|l| l.base()), Some("sr".to_string()));
+    assert_eq!(Language::parse("pt-BR"), Language::parse("PT-BR"), "the language part is lowered");
+    for bad in ["", "e", "english-is-too-long", "1en", "en-", "en/../x", "de de", "ü"] {
+        assert_eq!(Language::parse(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn other_languages_have_no_sentences_of_hearths_own() {
+    let context = Context { language: Language::parse("fr").unwrap(), area: None };
+    assert!(recognize("allume la lumière de la cuisine", &home(), &context).is_none());
+    assert!(recognize("turn on the kitchen light", &home(), &context).is_none(), "English sentences are not French");
+}

@@ -189,23 +189,48 @@ pub fn load_home(
     settings: &Settings,
     config: Option<&std::path::Path>,
 ) -> Result<(EntityRegistry, Recognizer), ConfigError> {
-    let config_error = |key: &'static str, e: &dyn std::fmt::Display| ConfigError::Value {
+    let config_error = |key: &'static str, e: &dyn std::fmt::Display| ConfigError::Unusable {
         path: Settings::path_for_messages(config),
         key,
-        value: String::new(),
-        fix: e.to_string(),
+        problem: e.to_string(),
     };
     let registry = EntityRegistry::from_settings(settings).map_err(|e| config_error("entity", &e))?;
     let mut recognizer = Recognizer::from_settings(settings).map_err(|e| config_error("intent.custom", &e))?;
     let (data, explicit) = &settings.intent_data;
+    let language = settings.intent_language;
+    let needs_data = if settings.intent_custom_sentences.is_some() {
+        Some("intent.custom_sentences")
+    } else if !language.has_number_words() {
+        Some("intent.language")
+    } else {
+        None
+    };
     if data.exists() || *explicit {
-        let mut languages: Vec<Language> = Language::from_stt(settings.intent_language).into_iter().collect();
+        let mut languages = vec![language];
         if settings.stt.language == SttLanguage::Auto {
-            languages = vec![Language::En, Language::De];
+            // Whisper tells which it heard; Hearth understands English and German, and the
+            // intent language.
+            languages.extend([Language::En, Language::De].into_iter().filter(|l| *l != language));
         }
-        let assist = crate::intent::ha::assist::Assist::load(data, &languages)
-            .map_err(|e| config_error("intent.data", &format!("{:#}", anyhow::Error::new(e))))?;
+        let assist =
+            crate::intent::ha::assist::Assist::load(data, &languages, settings.intent_custom_sentences.as_deref())
+                .map_err(|e| {
+                    let key = match e {
+                        crate::intent::ha::assist::AssistError::Custom(_) => "intent.custom_sentences",
+                        _ => "intent.data",
+                    };
+                    config_error(key, &format!("{:#}", anyhow::Error::new(e)))
+                })?;
         recognizer = recognizer.with_assist(assist);
+    } else if let Some(key) = needs_data {
+        return Err(config_error(
+            key,
+            &format!(
+                "needs Home Assistant's sentence data, which is not at {}; run scripts/setup-test-env \
+                 to fetch it, or point [intent] data at a home-assistant-intents wheel or folder",
+                data.display()
+            ),
+        ));
     } else {
         tracing::warn!(
             data = %data.display(),
@@ -308,10 +333,7 @@ impl Assistant {
         let actor = Actor {
             recognizer,
             registry,
-            context: Context {
-                language: Language::from_stt(settings.intent_language).unwrap_or(Language::En),
-                area: settings.site_area.clone(),
-            },
+            context: Context { language: settings.intent_language, area: settings.site_area.clone() },
             bridge,
             runtime: session.handle().clone(),
             policy: settings.privacy.transcripts,

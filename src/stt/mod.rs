@@ -57,7 +57,7 @@ pub enum SttError {
          Re-create it with `hearth model import` or `hearth model fetch`"
     )]
     ModelLoad { path: PathBuf, reason: String },
-    /// German or detection asked of an English-only model.
+    /// A language other than English asked of an English-only model.
     #[error(
         "whisper model {path} is English-only, so language \"{language}\" cannot work; use a \
          multilingual model (e.g. models/ggml-base.bin from `hearth model import`) or language \"en\""
@@ -147,8 +147,11 @@ impl Transcriber {
             .map_err(|e| SttError::ModelLoad { path: path.clone(), reason: e.to_string() })?;
         let multilingual = ctx.is_multilingual();
         let eot = ctx.token_eot();
-        if !multilingual && options.language == SttLanguage::De {
-            return Err(SttError::EnglishOnlyModel { path, language: "de" });
+        if let Some(code) = options.language.code()
+            && !multilingual
+            && code != "en"
+        {
+            return Err(SttError::EnglishOnlyModel { path, language: code });
         }
         let state =
             ctx.create_state().map_err(|e| SttError::ModelLoad { path: path.clone(), reason: e.to_string() })?;
@@ -177,10 +180,10 @@ impl Transcriber {
     /// the padded copy made here is wiped before returning.
     pub fn transcribe(&mut self, audio: &[f32]) -> Result<Transcript, SttError> {
         let audio_ms = (audio.len() as u64 * 1000) / SAMPLE_RATE as u64;
-        let fixed_language = match (self.language, self.multilingual) {
-            (SttLanguage::Auto, true) => None,
-            (SttLanguage::De, _) => Some("de"),
-            _ => Some("en"),
+        let fixed_language = match (self.language.code(), self.multilingual) {
+            (None, true) => None,
+            (Some(code), true) => Some(code),
+            (_, false) => Some("en"),
         };
         let started = Instant::now();
         if self.decoding == Decoding::Tuned && guard::is_silent(audio) {

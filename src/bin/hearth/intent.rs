@@ -17,31 +17,13 @@ use hearth::pipeline::session::{Session, shared_text};
 /// How long `--execute` waits for the broker before giving up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `--language` of `hearth intent`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LanguageChoice {
-    /// English.
-    En,
-    /// German.
-    De,
-}
-
-impl From<LanguageChoice> for Language {
-    fn from(l: LanguageChoice) -> Language {
-        match l {
-            LanguageChoice::En => Language::En,
-            LanguageChoice::De => Language::De,
-        }
-    }
-}
-
 /// What `hearth intent` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct IntentOptions {
     /// `--config`.
     pub config: Option<PathBuf>,
     /// `--language` (default: `[intent] language`).
-    pub language: Option<LanguageChoice>,
+    pub language: Option<Language>,
     /// `--area` (default: `[site] area`).
     pub area: Option<String>,
     /// `--json`.
@@ -66,18 +48,20 @@ fn sentences_from_args(text: &[String]) -> Vec<String> {
 
 /// `hearth intent`: prints one line per sentence.
 pub fn run(options: IntentOptions) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load(options.config.as_deref())?;
+    let mut settings = Settings::load(options.config.as_deref())?;
+    // `--language` picks the sentences loaded, not only the ones tried.
+    if let Some(language) = options.language {
+        settings.intent_language = language;
+    }
     let session = if options.execute { Some(Session::connect(&settings, CONNECT_TIMEOUT)?) } else { None };
     let (mut registry, recognizer) = load_home(&settings, options.config.as_deref())?;
     if let Some(session) = &session {
         session.load_discovery(&mut registry, &settings.mqtt.discovery_prefix)?;
     }
-    let language = options
-        .language
-        .map(Language::from)
-        .or_else(|| Language::from_stt(settings.intent_language))
-        .unwrap_or(Language::En);
-    let context = Context { language, area: options.area.clone().or_else(|| settings.site_area.clone()) };
+    let context = Context {
+        language: settings.intent_language,
+        area: options.area.clone().or_else(|| settings.site_area.clone()),
+    };
 
     let mut out = std::io::stdout().lock();
     let mut failed = 0usize;

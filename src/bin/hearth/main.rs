@@ -56,9 +56,9 @@ enum Command {
         /// ggml model file (default: [stt] model from the config).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Language (default: [stt] language from the config).
-        #[arg(long, value_enum)]
-        language: Option<LanguageArg>,
+        /// Language: en, de, auto, or another code whisper knows (default: [stt] language from the config).
+        #[arg(long, value_parser = stt_language_arg)]
+        language: Option<SttLanguage>,
         /// whisper.cpp threads, 1 to 64 and at most the cores (default: [stt] threads from the config).
         #[arg(long, value_parser = threads_arg)]
         threads: Option<u32>,
@@ -77,9 +77,9 @@ enum Command {
         /// Config file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Sentence language (default: [intent] language from the config).
-        #[arg(long, value_enum)]
-        language: Option<intent::LanguageChoice>,
+        /// Sentence language: en, de, or another language of the sentence data (default: [intent] language from the config).
+        #[arg(long, value_parser = intent_language_arg)]
+        language: Option<hearth::intent::Language>,
         /// The area the satellite stands in, for "turn on the light" (default: [site] area).
         #[arg(long)]
         area: Option<String>,
@@ -136,9 +136,9 @@ enum BenchCommand {
         /// ggml model file.
         #[arg(long, default_value = hearth::config::DEFAULT_MODEL)]
         model: PathBuf,
-        /// Language.
-        #[arg(long, value_enum, default_value = "en")]
-        language: LanguageArg,
+        /// Language: en, de, auto, or another code whisper knows.
+        #[arg(long, default_value = "en", value_parser = stt_language_arg)]
+        language: SttLanguage,
         /// whisper.cpp threads, 1 to 64 and at most the cores.
         #[arg(long, default_value_t = 2, value_parser = threads_arg)]
         threads: u32,
@@ -157,7 +157,7 @@ enum BenchCommand {
         entities: u32,
         /// Sentence language.
         #[arg(long, value_enum, default_value = "en")]
-        language: intent::LanguageChoice,
+        language: bench::intent::BenchLanguage,
         /// Timed rounds over the benchmark sentences, 1 to 1000000.
         #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         rounds: u32,
@@ -228,20 +228,24 @@ enum ModelCommand {
     },
 }
 
-/// `--language`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LanguageArg {
-    En,
-    De,
-    Auto,
-}
-
 /// `--quantize`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum QuantArg {
     F16,
     #[value(name = "q8_0")]
     Q8_0,
+}
+
+/// `--language` of speech-to-text: as `[stt] language`.
+fn stt_language_arg(text: &str) -> Result<SttLanguage, String> {
+    SttLanguage::parse(text)
+        .ok_or_else(|| "use en, de, auto or another language code whisper knows (fr, es, nl, ...)".into())
+}
+
+/// `hearth intent --language`: as `[intent] language`.
+fn intent_language_arg(text: &str) -> Result<hearth::intent::Language, String> {
+    hearth::intent::Language::parse(text)
+        .ok_or_else(|| "use a language code of the sentence data: en, de, fr, pt-BR, ...".into())
 }
 
 /// `--threads`: the range `[stt] threads` takes (the loader then caps it at the cores).
@@ -300,7 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let settings = Settings::load(config.as_deref())?;
             let options = SttOptions {
                 model: model.unwrap_or(settings.stt.model),
-                language: language.map(LanguageArg::into).unwrap_or(settings.stt.language),
+                language: language.unwrap_or(settings.stt.language),
                 threads: threads.unwrap_or(settings.stt.threads),
                 decoding: if whisper_defaults { Decoding::WhisperDefault } else { Decoding::Tuned },
             };
@@ -308,11 +312,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Model { action } => model_command(action),
         Command::Bench { what: BenchCommand::Stt { serve: true, model, language, threads, .. } } => {
-            bench::serve_stt(&model, language.into(), threads, std::io::stdin().lock(), std::io::stdout().lock())?;
+            bench::serve_stt(&model, language, threads, std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { what: BenchCommand::Stt { files, model, language, threads, runs, serve: false } } => {
-            let result = bench::run_stt(&model, language.into(), threads, &files, usize::from(runs))?;
+            let result = bench::run_stt(&model, language, threads, &files, usize::from(runs))?;
             print!("{}", result.report());
             Ok(ExitCode::SUCCESS)
         }
@@ -326,13 +330,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { what: BenchCommand::Intent { entities, language, rounds, data, export } } => {
             let data = data.unwrap_or_else(|| PathBuf::from(hearth::config::DEFAULT_INTENT_DATA));
             let data = data.exists().then_some(data);
-            let report = bench::intent::bench(
-                entities as usize,
-                language.into(),
-                rounds as usize,
-                data.as_deref(),
-                export.as_deref(),
-            )?;
+            let report =
+                bench::intent::bench(entities as usize, language, rounds as usize, data.as_deref(), export.as_deref())?;
             print!("{}", report.report());
             Ok(ExitCode::SUCCESS)
         }
@@ -374,16 +373,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Ok(ExitCode::FAILURE)
             }
-        }
-    }
-}
-
-impl From<LanguageArg> for SttLanguage {
-    fn from(l: LanguageArg) -> Self {
-        match l {
-            LanguageArg::En => SttLanguage::En,
-            LanguageArg::De => SttLanguage::De,
-            LanguageArg::Auto => SttLanguage::Auto,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::data::{DataSource, LoadError};
+use super::data::{CustomError, DataSource, LoadError};
 use super::{DataError, LanguageGrammar, Recognition, SlotList, TextValue};
 use crate::home::{EntityRegistry, fold};
 use crate::intent::{Builtin, Context, IntentMatch, Language, SlotValue};
@@ -18,16 +18,21 @@ pub enum AssistError {
     /// The data cannot be read.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// A language file does not compile.
-    #[error("{language} sentences of {}: {source}", path.display())]
+    /// The custom sentences cannot be read.
+    #[error(transparent)]
+    Custom(#[from] CustomError),
+    /// A language file, with the custom sentences on top, does not compile.
+    #[error("{language} sentences of {}{}: {source}", path.display(), custom_note(custom.as_deref()))]
     Data {
         /// The data.
         path: std::path::PathBuf,
+        /// The custom sentences folder, if any.
+        custom: Option<std::path::PathBuf>,
         /// The language.
-        language: &'static str,
+        language: String,
         /// What is wrong.
         #[source]
-        source: DataError,
+        source: Box<DataError>,
     },
 }
 
@@ -57,17 +62,27 @@ fn fingerprint(registry: &EntityRegistry) -> u64 {
     h.finish()
 }
 
+fn custom_note(custom: Option<&Path>) -> String {
+    custom.map(|c| format!(" with the custom sentences in {}", c.display())).unwrap_or_default()
+}
+
 impl Assist {
-    /// Reads and compiles `languages` from the wheel or folder at `path`.
-    pub fn load(path: &Path, languages: &[Language]) -> Result<Assist, AssistError> {
+    /// Reads and compiles `languages` from the wheel or folder at `path`, with Home
+    /// Assistant custom sentence files from `custom` (`<custom>/<language>/*.yaml`) on top.
+    pub fn load(path: &Path, languages: &[Language], custom: Option<&Path>) -> Result<Assist, AssistError> {
         let source = DataSource::new(path);
         let mut grammars = HashMap::new();
         for &language in languages {
             let file = source.load(language.code())?;
-            let grammar = LanguageGrammar::from_json(&file, &[]).map_err(|source| AssistError::Data {
+            let extra = match custom {
+                Some(dir) => super::data::custom_sentences(dir, language.code())?,
+                None => Vec::new(),
+            };
+            let grammar = LanguageGrammar::from_json(&file, &extra).map_err(|source| AssistError::Data {
                 path: path.to_owned(),
-                language: language.code(),
-                source,
+                custom: custom.map(Path::to_owned),
+                language: language.code().to_string(),
+                source: Box::new(source),
             })?;
             grammars.insert(language, grammar);
         }
@@ -306,7 +321,9 @@ fn resolve(registry: &EntityRegistry, context: &Context, found: Recognition) -> 
         actions: Vec::new(),
         refused: None,
         score: 1.0,
-        response: found.response.clone(),
+        // A sentence block without a `response` answers with the intent's "default" one,
+        // as Assist does.
+        response: Some(found.response.clone().unwrap_or_else(|| "default".into())),
     };
     let Some(builtin) = builtin.filter(|b| b.needs_targets()) else { return result };
     let Some(targets) = targets(registry, context, &raw) else {

@@ -84,6 +84,147 @@ pub enum LoadError {
     },
 }
 
+/// Why custom sentences cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CustomError {
+    /// The folder is not there.
+    #[error(
+        "[intent] custom_sentences = {}: no such folder; create it with one folder per language \
+         (e.g. en/, de/) holding Home Assistant custom sentence files (*.yaml), or remove the key",
+        path.display()
+    )]
+    Missing {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// A folder or file cannot be read.
+    #[error("{}: cannot read it", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not YAML, or uses what sentence files never need.
+    #[error("{}: {problem}; fix the file (it is Home Assistant custom sentence YAML)", path.display())]
+    Yaml {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line.
+        problem: String,
+    },
+    /// A file says it is in another language than its folder.
+    #[error(
+        "{}: says language {said:?} but sits in the folder for {folder:?}; move it or fix its language",
+        path.display()
+    )]
+    WrongLanguage {
+        /// The file.
+        path: PathBuf,
+        /// Its `language:`.
+        said: String,
+        /// The folder's language.
+        folder: String,
+    },
+}
+
+/// Home Assistant custom sentence files of `language` under `dir`, in the layout Home
+/// Assistant uses (`<dir>/<language>/*.yaml`), each parsed into the shape of a language file,
+/// in file-name order. A language without a folder has none.
+pub fn custom_sentences(dir: &Path, language: &str) -> Result<Vec<Value>, CustomError> {
+    if !dir.is_dir() {
+        return Err(CustomError::Missing { path: dir.to_owned() });
+    }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| CustomError::Io { path, source }
+    };
+    // Folders may say `pt-BR`, `pt_BR` or `pt-br`.
+    let same = |a: &str, b: &str| a.replace('_', "-").eq_ignore_ascii_case(&b.replace('_', "-"));
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        if entry.file_name().to_str().is_some_and(|n| same(n, language)) && entry.path().is_dir() {
+            folders.push(entry.path());
+        }
+    }
+    let mut files: Vec<PathBuf> = Vec::new();
+    for folder in &folders {
+        for entry in std::fs::read_dir(folder).map_err(io(folder))? {
+            let path = entry.map_err(io(folder))?.path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        let size = std::fs::metadata(&path).map_err(io(&path))?.len();
+        if size > MAX_FILE {
+            return Err(CustomError::Yaml { path, problem: format!("{size} bytes, more than sentence data has") });
+        }
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let value = yaml_to_json(&text).map_err(|problem| CustomError::Yaml { path: path.clone(), problem })?;
+        if !value.is_object() && !value.is_null() {
+            return Err(CustomError::Yaml {
+                path,
+                problem: "the file is not a mapping (language:, intents:, ...)".into(),
+            });
+        }
+        if let Some(said) = value.get("language").and_then(Value::as_str)
+            && !same(said, language)
+        {
+            return Err(CustomError::WrongLanguage { path, said: said.to_string(), folder: language.to_string() });
+        }
+        out.push(value);
+    }
+    Ok(out)
+}
+
+/// One YAML document as JSON values (aliases resolved). Several documents, and keys that are
+/// not scalars, are refused: sentence files have none.
+pub fn yaml_to_json(text: &str) -> Result<Value, String> {
+    use yaml_rust2::{Yaml, YamlLoader};
+    fn convert(y: Yaml) -> Result<Value, String> {
+        Ok(match y {
+            Yaml::Null => Value::Null,
+            Yaml::Boolean(b) => Value::Bool(b),
+            Yaml::Integer(i) => Value::from(i),
+            Yaml::Real(r) => match r.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Some(n) => Value::Number(n),
+                None => Value::String(r),
+            },
+            Yaml::String(s) => Value::String(s),
+            Yaml::Array(items) => Value::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?),
+            Yaml::Hash(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    let key = match k {
+                        Yaml::String(s) | Yaml::Real(s) => s,
+                        Yaml::Integer(i) => i.to_string(),
+                        Yaml::Boolean(b) => b.to_string(),
+                        _ => return Err("a key that is not a word or number".into()),
+                    };
+                    out.insert(key, convert(v)?);
+                }
+                Value::Object(out)
+            }
+            Yaml::Alias(_) => return Err("an alias (*name) to nothing before it".into()),
+            Yaml::BadValue => return Err("a value that cannot be read".into()),
+        })
+    }
+    let mut docs = YamlLoader::load_from_str(text).map_err(|e| {
+        format!("not valid YAML at line {} column {}: {}", e.marker().line(), e.marker().col(), e.info())
+    })?;
+    match docs.len() {
+        0 => Ok(Value::Null),
+        1 => convert(docs.remove(0)),
+        n => Err(format!("{n} YAML documents (---); a sentence file holds one")),
+    }
+}
+
 /// A source of language files.
 #[derive(Debug, Clone)]
 pub struct DataSource {

@@ -487,7 +487,25 @@ impl LanguageGrammar {
             .collect();
         skip_words.sort_by_key(|w| std::cmp::Reverse(w.len()));
         skip_words.dedup();
-        let responses = file.get("responses").cloned().unwrap_or(Value::Null);
+        // Response templates: the custom files' win, per intent and key.
+        let mut responses = file.get("responses").cloned().unwrap_or(Value::Null);
+        for f in extra {
+            let Some(more) = f.pointer("/responses/intents").and_then(Value::as_object) else { continue };
+            if !responses.is_object() {
+                responses = serde_json::json!({});
+            }
+            if let Some(Value::Object(all)) =
+                responses.as_object_mut().map(|r| r.entry("intents").or_insert_with(|| serde_json::json!({})))
+            {
+                for (intent, keys) in more {
+                    let Some(keys) = keys.as_object() else { continue };
+                    let slot = all.entry(intent.clone()).or_insert_with(|| serde_json::json!({}));
+                    if let Some(slot) = slot.as_object_mut() {
+                        slot.extend(keys.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    }
+                }
+            }
+        }
         Ok(LanguageGrammar { language, intents, data, lists, skip_words, responses })
     }
 

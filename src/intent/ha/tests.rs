@@ -38,7 +38,11 @@ fn home() -> HashMap<String, SlotList> {
 }
 
 fn sample() -> LanguageGrammar {
-    grammar(json!({
+    grammar(sample_json())
+}
+
+fn sample_json() -> Value {
+    json!({
         "language": "en",
         "skip_words": ["please", "can you"],
         "expansion_rules": {"the": "(the|my)", "turn": "(turn|switch)"},
@@ -62,7 +66,7 @@ fn sample() -> LanguageGrammar {
             "HassGetState": {"data": [{"sentences": ["is [<the>] {name} {on_off:state}"]}]},
             "Search": {"data": [{"sentences": ["search for {query}"]}]}
         }
-    }))
+    })
 }
 
 fn best(g: &LanguageGrammar, text: &str, context: Value) -> Option<(String, Value)> {
@@ -148,4 +152,53 @@ fn broken_data_is_an_error_naming_the_place() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("recursive"), "{err}");
+}
+
+#[test]
+fn yaml_custom_sentences_read_as_the_data_is() {
+    let file = super::data::yaml_to_json(
+        "language: en\nintents:\n  HassTurnOn:\n    data:\n      - sentences:\n          - \"light up [the] {name}\"\n        \
+         requires_context:\n          domain: light\nlists:\n  level:\n    range:\n      from: 0\n      to: 100\n      step: 0.5\n",
+    )
+    .unwrap();
+    assert_eq!(file["intents"]["HassTurnOn"]["data"][0]["sentences"][0], json!("light up [the] {name}"));
+    assert_eq!(file["lists"]["level"]["range"], json!({"from": 0, "to": 100, "step": 0.5}));
+    let g = LanguageGrammar::from_json(&sample_json(), &[file]).unwrap();
+    let r = g.recognize_best("light up the kitchen light", &home(), &Map::new()).unwrap();
+    assert_eq!(r.intent, "HassTurnOn");
+    assert!(g.recognize_best("light up the kitchen", &home(), &Map::new()).is_none(), "requires a light");
+}
+
+#[test]
+fn yaml_mistakes_are_named() {
+    let err = super::data::yaml_to_json("intents:\n  A: [unclosed\n").unwrap_err();
+    assert!(err.contains("not valid YAML at line"), "{err}");
+    assert_eq!(
+        super::data::yaml_to_json("a: &x [1]\nb: *x\n").unwrap(),
+        json!({"a": [1], "b": [1]}),
+        "aliases resolve"
+    );
+    let err = super::data::yaml_to_json("a: 1\n---\nb: 2\n").unwrap_err();
+    assert!(err.contains("2 YAML documents"), "{err}");
+}
+
+#[test]
+fn custom_sentence_folders_follow_home_assistants_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("en")).unwrap();
+    std::fs::create_dir_all(dir.path().join("pt_BR")).unwrap();
+    std::fs::write(dir.path().join("en/b.yaml"), "language: en\nskip_words: [b]\n").unwrap();
+    std::fs::write(dir.path().join("en/a.yml"), "language: en\nskip_words: [a]\n").unwrap();
+    std::fs::write(dir.path().join("en/notes.txt"), "not sentences").unwrap();
+    std::fs::write(dir.path().join("pt_BR/x.yaml"), "language: pt-BR\n").unwrap();
+    let files = super::data::custom_sentences(dir.path(), "en").unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["skip_words"], json!(["a"]), "in file-name order");
+    assert_eq!(super::data::custom_sentences(dir.path(), "pt-BR").unwrap().len(), 1);
+    assert!(super::data::custom_sentences(dir.path(), "de").unwrap().is_empty());
+    std::fs::write(dir.path().join("en/c.yaml"), "language: de\n").unwrap();
+    let err = super::data::custom_sentences(dir.path(), "en").unwrap_err().to_string();
+    assert!(err.contains("c.yaml") && err.contains("\"de\""), "{err}");
+    let err = super::data::custom_sentences(&dir.path().join("nope"), "en").unwrap_err().to_string();
+    assert!(err.contains("no such folder"), "{err}");
 }

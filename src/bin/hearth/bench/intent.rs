@@ -47,15 +47,15 @@ const BENCH_DEVICES: [(&str, &str, Kind, Option<&str>); 10] = [
 ];
 
 /// A home of `count` entities (20 areas × 10 devices, repeated with numbers beyond 200).
-pub fn bench_registry(count: usize, language: Language) -> EntityRegistry {
+pub fn bench_registry(count: usize, language: BenchLanguage) -> EntityRegistry {
     let mut registry = EntityRegistry::new();
     for i in 0..count {
         let (area_en, area_de) = BENCH_AREAS[(i / BENCH_DEVICES.len()) % BENCH_AREAS.len()];
         let (dev_en, dev_de, kind, class) = BENCH_DEVICES[i % BENCH_DEVICES.len()];
         let round = i / (BENCH_AREAS.len() * BENCH_DEVICES.len());
         let (area, device) = match language {
-            Language::En => (area_en, dev_en),
-            Language::De => (area_de, dev_de),
+            BenchLanguage::En => (area_en, dev_en),
+            BenchLanguage::De => (area_de, dev_de),
         };
         let suffix = if round > 0 { format!(" {}", round + 1) } else { String::new() };
         let name = format!("{area} {device}{suffix}");
@@ -90,9 +90,9 @@ pub fn bench_registry(count: usize, language: Language) -> EntityRegistry {
 
 /// Sentences timed by the benchmark: commands of every kind, with whisper's habits, and
 /// sentences that must not match.
-fn bench_sentences(language: Language) -> &'static [&'static str] {
+fn bench_sentences(language: BenchLanguage) -> &'static [&'static str] {
     match language {
-        Language::En => &[
+        BenchLanguage::En => &[
             "Turn on the kitchen ceiling light.",
             "Turn off the lights in the living room.",
             "Set the bedroom lamp to 50%.",
@@ -114,7 +114,7 @@ fn bench_sentences(language: Language) -> &'static [&'static str] {
             "Tell me a joke.",
             "Play some music in the kitchen.",
         ],
-        Language::De => &[
+        BenchLanguage::De => &[
             "Schalte das Deckenlicht in der Küche ein.",
             "Mach das Licht im Wohnzimmer aus.",
             "Dimme die Schlafzimmer Lampe auf dreißig Prozent.",
@@ -135,6 +135,24 @@ fn bench_sentences(language: Language) -> &'static [&'static str] {
             "Erzähl mir einen Witz.",
             "Spiel Musik in der Küche.",
         ],
+    }
+}
+
+/// The languages the benchmark has sentences and a home for (`--language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchLanguage {
+    /// English.
+    En,
+    /// German.
+    De,
+}
+
+impl From<BenchLanguage> for Language {
+    fn from(l: BenchLanguage) -> Language {
+        match l {
+            BenchLanguage::En => Language::En,
+            BenchLanguage::De => Language::De,
+        }
     }
 }
 
@@ -218,7 +236,7 @@ fn resident() -> u64 {
 /// given (compiled for English and German). `export` receives the home and the sentences.
 pub fn bench(
     entities: usize,
-    language: Language,
+    language: BenchLanguage,
     rounds: usize,
     data: Option<&std::path::Path>,
     export: Option<&std::path::Path>,
@@ -227,7 +245,7 @@ pub fn bench(
     let started = Instant::now();
     let mut recognizer = Recognizer::new(&[]).context("compiling the built-in sentences")?;
     if let Some(data) = data {
-        let assist = hearth::intent::ha::assist::Assist::load(data, &[Language::En, Language::De])
+        let assist = hearth::intent::ha::assist::Assist::load(data, &[Language::En, Language::De], None)
             .with_context(|| format!("loading Home Assistant's sentences from {}", data.display()))?;
         recognizer = recognizer.with_assist(assist);
     }
@@ -237,7 +255,7 @@ pub fn bench(
     if let Some(dir) = export {
         export_home(dir, &registry, bench_sentences(language))?;
     }
-    let context = Context { language, area: Some(BENCH_AREAS[0].0.to_string()) };
+    let context = Context { language: language.into(), area: Some(BENCH_AREAS[0].0.to_string()) };
     let sentences = bench_sentences(language);
     let matched = sentences.iter().filter(|s| recognizer.recognize(s, &registry, &context).is_some()).count();
     let mut times = Vec::with_capacity(sentences.len() * rounds);
@@ -261,7 +279,7 @@ pub fn bench(
         .unwrap_or_default();
     times.sort();
     Ok(BenchReport {
-        language,
+        language: language.into(),
         entities: registry.len(),
         sentences: sentences.len(),
         matched,
@@ -305,11 +323,11 @@ mod tests {
 
     #[test]
     fn bench_home_is_realistic() {
-        let r = bench_registry(200, Language::En);
+        let r = bench_registry(200, BenchLanguage::En);
         assert_eq!(r.len(), 200);
         assert_eq!(r.areas().len(), 20);
         assert!(r.get("light.kitchen_ceiling_light").is_some());
-        let more = bench_registry(210, Language::De);
+        let more = bench_registry(210, BenchLanguage::De);
         assert_eq!(more.len(), 210, "names stay unique beyond 200");
     }
 }
