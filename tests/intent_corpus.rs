@@ -29,6 +29,11 @@ use hearth::intent::{Context, IntentMatch, Language, Recognizer};
 const MIN_RECALL: f64 = 0.97;
 /// A wrong action is far worse than none.
 const MIN_PRECISION: f64 = 0.99;
+/// With Home Assistant's sentence data tried first (as `hearth run` does): the share of
+/// commands whose actions (or refusal) come out exactly as expected. Measured when the data
+/// was added (2026.10.27: en 0.971, de 0.996); slots are not compared, because Assist names them
+/// its own way ("name" without "domain", a "device_class" for "the blinds").
+const MIN_ACTION_RECALL_WITH_DATA: f64 = 0.95;
 
 #[derive(Debug)]
 struct Expected {
@@ -121,13 +126,33 @@ struct Score {
     wrong_intents: usize,
     actions_issued: usize,
     actions_wrong: usize,
+    /// Commands that expect actions or a refusal, and those that got exactly that.
+    action_commands: usize,
+    actions_right: usize,
 }
 
-fn run(language: Language) -> Score {
+/// Which recognizer the corpus runs through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sentences {
+    /// Hearth's own sentences alone: intents, slots and actions compared.
+    Own,
+    /// Home Assistant's pinned data first, then Hearth's own, as `hearth run` has them: the
+    /// actions and refusals compared.
+    WithData,
+}
+
+fn run(language: Language, sentences: Sentences) -> Score {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let settings = Settings::from_file(&dir.join(format!("home_{}.toml", language.code()))).expect("test home config");
     let registry = EntityRegistry::from_settings(&settings).expect("test home entities");
-    let recognizer = Recognizer::from_settings(&settings).expect("sentences compile");
+    let mut recognizer = Recognizer::from_settings(&settings).expect("sentences compile");
+    if sentences == Sentences::WithData {
+        let data =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("models/home_assistant_intents-2026.10.27-py3-none-any.whl");
+        let assist = hearth::intent::ha::assist::Assist::load(&data, &[language], None)
+            .unwrap_or_else(|e| panic!("{e}: run scripts/setup-test-env (scripts/test does)"));
+        recognizer = recognizer.with_assist(assist);
+    }
     let corpus = std::fs::read_to_string(dir.join(format!("{}.txt", language.code()))).expect("corpus file");
     let mut score = Score::default();
     let mut failures = Vec::new();
@@ -146,8 +171,17 @@ fn run(language: Language) -> Score {
                 None => score.actions_wrong += 1,
             }
         }
+        let actions_ok = got_actions == e.actions && e.refused == got.as_ref().is_some_and(|m| m.refused.is_some());
+        if e.intent.is_some() && actions_ok && (!e.actions.is_empty() || e.refused) {
+            score.actions_right += 1;
+        }
+        if e.intent.is_some() && (!e.actions.is_empty() || e.refused) {
+            score.action_commands += 1;
+        }
         let ok = match (&e.intent, &got) {
             (None, None) => true,
+            (None, Some(m)) if sentences == Sentences::WithData => m.actions.is_empty(),
+            (Some(_), Some(_)) if sentences == Sentences::WithData => actions_ok,
             (Some((name, slots)), Some(m)) => {
                 let got_slots: BTreeMap<String, String> =
                     m.slots.iter().map(|(k, v)| (k.clone(), v.to_string())).collect();
@@ -191,15 +225,21 @@ fn run(language: Language) -> Score {
     }
     let precision = 1.0 - score.actions_wrong as f64 / score.actions_issued.max(1) as f64;
     let recall = score.correct as f64 / score.positives.max(1) as f64;
+    let action_recall = score.actions_right as f64 / score.action_commands.max(1) as f64;
     println!(
-        "intent corpus ({}): {} sentences ({} commands/questions, {} out of domain)\n  \
+        "intent corpus ({}, {}): {} sentences ({} commands/questions, {} out of domain)\n  \
+         commands with exactly the expected actions or refusal: {:.2}% ({} of {})\n  \
          action precision {:.2}% ({} wrong of {} actions issued)\n  \
          recall {:.2}% ({} of {} exactly right)\n  \
          intents on out-of-domain sentences: {}; wrong intent names: {}",
         language.code(),
+        if sentences == Sentences::WithData { "Home Assistant's data first" } else { "Hearth's own sentences" },
         score.positives + score.negatives,
         score.positives,
         score.negatives,
+        action_recall * 100.0,
+        score.actions_right,
+        score.action_commands,
         precision * 100.0,
         score.actions_wrong,
         score.actions_issued,
@@ -213,17 +253,36 @@ fn run(language: Language) -> Score {
         println!("not as expected:\n{}", failures.join("\n"));
     }
     assert!(precision >= MIN_PRECISION, "{}: action precision {precision:.4} below {MIN_PRECISION}", language.code());
-    assert!(recall >= MIN_RECALL, "{}: recall {recall:.4} below {MIN_RECALL}", language.code());
+    match sentences {
+        Sentences::Own => assert!(recall >= MIN_RECALL, "{}: recall {recall:.4} below {MIN_RECALL}", language.code()),
+        Sentences::WithData => assert!(
+            action_recall >= MIN_ACTION_RECALL_WITH_DATA,
+            "{}: actions right {action_recall:.4} below {MIN_ACTION_RECALL_WITH_DATA}",
+            language.code()
+        ),
+    }
     assert!(score.positives >= 200 && score.negatives >= 40, "the corpus must stay large");
     score
 }
 
 #[test]
 fn english_corpus() {
-    run(Language::En);
+    run(Language::En, Sentences::Own);
 }
 
 #[test]
 fn german_corpus() {
-    run(Language::De);
+    run(Language::De, Sentences::Own);
+}
+
+#[test]
+#[ignore = "needs the test environment (the sentence data): run scripts/test"]
+fn english_corpus_with_home_assistants_data_first() {
+    run(Language::En, Sentences::WithData);
+}
+
+#[test]
+#[ignore = "needs the test environment (the sentence data): run scripts/test"]
+fn german_corpus_with_home_assistants_data_first() {
+    run(Language::De, Sentences::WithData);
 }

@@ -274,17 +274,27 @@ fn targets(registry: &EntityRegistry, context: &Context, slots: &Map<String, Val
     let classes = texts(slots.get("device_class"));
     let area = slots.get("area").and_then(Value::as_str).map(fold);
     let floor = slots.get("floor").and_then(Value::as_str).map(fold);
-    let fits = |i: usize| {
+    // "Close the blinds" says device_class blind; many covers announce no device class at all.
+    // Such a cover counts as a window covering (blind, shade, shutter, curtain, awning) when no
+    // device there has the class said; never as a door, gate, garage door or window.
+    let covering = |c: &String| matches!(c.as_str(), "blind" | "shade" | "shutter" | "curtain" | "awning");
+    let may_be_classless = !classes.is_empty() && classes.iter().all(covering);
+    let fits = |i: usize, classless: bool| {
         let entry = &registry.entries()[i];
         let e = &entry.entity;
+        let class_fits = match e.device_class() {
+            Some(c) => classes.is_empty() || classes.iter().any(|k| k == c),
+            None => classes.is_empty() || (classless && may_be_classless),
+        };
         (domains.is_empty() || domains.iter().any(|d| d == e.kind.domain()))
-            && (classes.is_empty() || e.device_class().is_some_and(|c| classes.iter().any(|k| k == c)))
+            && class_fits
             && area.as_ref().is_none_or(|a| entry.area_key.as_ref() == Some(a))
             && floor
                 .as_ref()
                 .is_none_or(|f| e.area.as_deref().and_then(|a| registry.floor_of(a)).is_some_and(|on| fold(on) == *f))
     };
-    let all = (0..registry.len()).filter(|&i| fits(i));
+    let strict = (0..registry.len()).any(|i| fits(i, false));
+    let all = (0..registry.len()).filter(|&i| fits(i, !strict));
     match slots.get("name").and_then(Value::as_str) {
         Some(name) => {
             let key = fold(name);
