@@ -348,7 +348,13 @@ pub struct EntityRegistry {
     /// Ids claimed by more than one config (two discovery topics, or one and an `[[entity]]`):
     /// which device such an id means is unknown, so its guarded action is refused.
     contested: HashSet<String>,
+    /// Changes with every insert and removal, unique across all registries of the process
+    /// (0: never changed), so what is built from the entities can be cached by it.
+    generation: u64,
 }
+
+/// The source of [`EntityRegistry::generation`] values.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl EntityRegistry {
     /// An empty registry.
@@ -377,11 +383,13 @@ impl EntityRegistry {
             registry.insert(entity);
         }
         registry.described = settings.areas.clone();
+        registry.changed();
         Ok(registry)
     }
 
     /// Adds an entity, or replaces the one with the same id (returned).
     pub fn insert(&mut self, entity: Entity) -> Option<Entity> {
+        self.changed();
         let registered = register(entity);
         match self.by_id.get(&registered.entity.id) {
             Some(&i) => {
@@ -404,12 +412,23 @@ impl EntityRegistry {
     /// Removes an entity by id (discovery: empty config payload).
     pub fn remove(&mut self, id: &str) -> Option<Entity> {
         let i = self.by_id.remove(id)?;
+        self.changed();
         let removed = self.entries.remove(i).entity;
         for (j, e) in self.entries.iter().enumerate().skip(i) {
             self.by_id.insert(e.entity.id.clone(), j);
         }
         self.reindex();
         Some(removed)
+    }
+
+    /// Which state of which registry this is: equal generations mean equal entities and
+    /// areas (a clone keeps its original's until either changes).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    fn changed(&mut self) {
+        self.generation = GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Recomputes areas and vocabulary.
@@ -644,6 +663,25 @@ mod tests {
         for k in crate::config::ENTITY_KINDS {
             assert!(Kind::parse(k).is_some(), "config accepts kind {k} that the registry does not");
         }
+    }
+
+    #[test]
+    fn every_change_gives_a_new_generation_never_seen_before() {
+        let mut a = EntityRegistry::new();
+        let mut b = EntityRegistry::new();
+        a.insert(light("x", "Desk Lamp", "Office"));
+        b.insert(light("x", "Desk Lamp", "Office"));
+        assert_ne!(a.generation(), b.generation(), "two registries never share a state's key");
+        let copy = a.clone();
+        assert_eq!(copy.generation(), a.generation(), "a clone is the same state");
+        let before = a.generation();
+        a.insert(light("x", "Desk Light", "Office"));
+        assert_ne!(a.generation(), before, "a replacement is a change");
+        let before = a.generation();
+        assert!(a.remove("nope").is_none());
+        assert_eq!(a.generation(), before, "removing nothing changes nothing");
+        a.remove("x");
+        assert_ne!(a.generation(), before);
     }
 
     #[test]

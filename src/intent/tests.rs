@@ -273,3 +273,27 @@ fn other_languages_have_no_sentences_of_hearths_own() {
     assert!(recognize("allume la lumière de la cuisine", &home(), &context).is_none());
     assert!(recognize("turn on the kitchen light", &home(), &context).is_none(), "English sentences are not French");
 }
+
+#[test]
+#[ignore = "needs the test environment (the sentence data): run scripts/test"]
+fn home_assistant_lists_follow_the_registry() {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::config::DEFAULT_INTENT_DATA);
+    let assist = ha::assist::Assist::load(&data, &[Language::En], None)
+        .unwrap_or_else(|e| panic!("{e}: run scripts/setup-test-env (scripts/test does)"));
+    let recognizer = Recognizer::new(&[]).unwrap().with_assist(assist);
+    let context = Context { language: Language::En, area: None };
+    let mut registry = home();
+    assert!(recognizer.recognize("turn on the aquarium pump", &registry, &context).is_none());
+    registry.insert(entity(
+        "switch.pump",
+        "Aquarium Pump",
+        "Living Room",
+        Kind::Switch,
+        json!({"command_topic": "pump/set"}),
+    ));
+    let m =
+        recognizer.recognize("turn on the aquarium pump", &registry, &context).expect("a new name is heard at once");
+    assert_eq!(m.actions[0].topic, "pump/set");
+    registry.remove("switch.pump");
+    assert!(recognizer.recognize("turn on the aquarium pump", &registry, &context).is_none(), "a removed name is gone");
+}

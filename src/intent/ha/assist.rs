@@ -40,27 +40,13 @@ pub enum AssistError {
 #[derive(Debug)]
 pub struct Assist {
     grammars: HashMap<Language, LanguageGrammar>,
-    /// The home's lists, built once per state of the registry ([`fingerprint`]).
+    /// The home's lists, built once per state of the registry
+    /// ([`EntityRegistry::generation`]).
     lists: std::sync::Mutex<Option<(u64, HomeLists)>>,
 }
 
 /// The home's slot lists, shared.
 type HomeLists = std::sync::Arc<HashMap<String, SlotList>>;
-
-/// What the home's lists are made of, hashed: a change of any name, alias, area, kind or
-/// device class (discovery) gives new lists.
-fn fingerprint(registry: &EntityRegistry) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    registry.len().hash(&mut h);
-    for e in registry.iter() {
-        (&e.id, &e.name, &e.aliases, &e.area, e.kind.domain(), e.device_class()).hash(&mut h);
-    }
-    for a in registry.described_areas() {
-        (&a.name, &a.floor, &a.aliases, &a.floor_aliases).hash(&mut h);
-    }
-    h.finish()
-}
 
 fn custom_note(custom: Option<&Path>) -> String {
     custom.map(|c| format!(" with the custom sentences in {}", c.display())).unwrap_or_default()
@@ -98,7 +84,7 @@ impl Assist {
     /// caller may try its own); a match Hearth cannot carry out comes back without actions.
     pub fn recognize(&self, text: &str, registry: &EntityRegistry, context: &Context) -> Option<IntentMatch> {
         let grammar = self.grammars.get(&context.language)?;
-        let key = fingerprint(registry);
+        let key = registry.generation();
         let lists = {
             let mut cached = self.lists.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             match cached.as_ref() {
