@@ -380,9 +380,22 @@ impl Recognizer {
 
     /// Recognises the intent in `text`, or `None` if no template matches well enough.
     pub fn recognize(&self, text: &str, registry: &EntityRegistry, context: &Context) -> Option<IntentMatch> {
-        if let Some(found) = self.assist.as_ref().and_then(|a| a.recognize(text, registry, context)) {
-            return Some(found);
+        let assisted = self.assist.as_ref().and_then(|a| a.recognize(text, registry, context));
+        match assisted {
+            Some(found) if found.score >= 1.0 => Some(found),
+            // A name Home Assistant's sentences only matched misheard ("the bedroom lights" as
+            // the Bedroom Light) loses to a reading of Hearth's own sentences with every word
+            // as said (the bedroom's lights).
+            Some(found) => match self.recognize_own(text, registry, context) {
+                Some(own) if own.score >= 1.0 => Some(own),
+                _ => Some(found),
+            },
+            None => self.recognize_own(text, registry, context),
         }
+    }
+
+    /// [`Recognizer::recognize`] with Hearth's own sentences only.
+    fn recognize_own(&self, text: &str, registry: &EntityRegistry, context: &Context) -> Option<IntentMatch> {
         let g = self.grammar(context.language)?;
         let norm = g.normalizer.normalize(text, registry);
         let context_area =
