@@ -617,7 +617,7 @@ impl Check<'_> {
                 return Err(self.bad("intent.custom.sentences", what, "give the intent at least one sentence"));
             }
             if let Some(l) = &c.language
-                && !matches!(Language::parse(l), Some(Language::En | Language::De))
+                && !Language::parse(l).is_some_and(|l| l.has_own_sentences())
             {
                 return Err(self.bad(
                     "intent.custom.language",
@@ -625,7 +625,7 @@ impl Check<'_> {
                     "use \"en\" or \"de\"",
                 ));
             }
-            if c.language.is_none() && !matches!(language, Language::En | Language::De) {
+            if c.language.is_none() && !language.has_own_sentences() {
                 return Err(self.bad(
                     "intent.custom.language",
                     format!("(not given, so [intent] language = {language}, intent {what})"),

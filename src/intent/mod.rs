@@ -85,7 +85,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::config::{Settings, SttLanguage};
+use crate::config::Settings;
 use crate::home::{CommandError, EntityRegistry, Escaped, MqttCommand, fold};
 
 pub use grammar::{Builtin, CustomIntent, CustomMessage};
@@ -146,6 +146,12 @@ impl Language {
         code.split(['-', '_']).next().unwrap_or(code).to_ascii_lowercase()
     }
 
+    /// Whether Hearth has sentences of its own in this language (English and German, in
+    /// `sentences/`, and so `[[intent.custom]]`); other languages need Home Assistant's data.
+    pub fn has_own_sentences(&self) -> bool {
+        matches!(self, Language::En | Language::De)
+    }
+
     /// Whether numbers said in words are understood (English and German); other languages
     /// take digits, which is what whisper writes for most numbers.
     pub fn has_number_words(&self) -> bool {
@@ -175,14 +181,6 @@ impl Language {
             "de" => Language::De,
             _ => Language::Other(other),
         })
-    }
-
-    /// The intent language for a speech-to-text language (`None` for `auto`).
-    pub fn from_stt(language: SttLanguage) -> Option<Language> {
-        match language {
-            SttLanguage::Fixed(l) => Some(l),
-            SttLanguage::Auto => None,
-        }
     }
 }
 

@@ -200,7 +200,7 @@ pub fn load_home(
     let language = settings.intent_language;
     let needs_data = if settings.intent_custom_sentences.is_some() {
         Some("intent.custom_sentences")
-    } else if !language.has_number_words() {
+    } else if !language.has_own_sentences() {
         Some("intent.language")
     } else {
         None

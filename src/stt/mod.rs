@@ -122,8 +122,8 @@ pub struct Transcriber {
     state: WhisperState,
     /// Whether the model knows languages other than English.
     multilingual: bool,
-    /// Configured language.
-    language: SttLanguage,
+    /// The whisper code of the configured language; `None`: detect it per clip.
+    language: Option<&'static str>,
     /// whisper.cpp threads.
     threads: u32,
     /// Tuned or default decoding.
@@ -147,6 +147,8 @@ impl Transcriber {
             .map_err(|e| SttError::ModelLoad { path: path.clone(), reason: e.to_string() })?;
         let multilingual = ctx.is_multilingual();
         let eot = ctx.token_eot();
+        // An English-only model transcribes English, whatever `auto` would detect.
+        let language = if multilingual { options.language.code() } else { Some("en") };
         if let Some(code) = options.language.code()
             && !multilingual
             && code != "en"
@@ -158,7 +160,7 @@ impl Transcriber {
         Ok(Self {
             state,
             multilingual,
-            language: options.language,
+            language,
             threads: usable_threads(options.threads, available_cores()),
             decoding: options.decoding,
             model: path,
@@ -180,11 +182,7 @@ impl Transcriber {
     /// the padded copy made here is wiped before returning.
     pub fn transcribe(&mut self, audio: &[f32]) -> Result<Transcript, SttError> {
         let audio_ms = (audio.len() as u64 * 1000) / SAMPLE_RATE as u64;
-        let fixed_language = match (self.language.code(), self.multilingual) {
-            (None, true) => None,
-            (Some(code), true) => Some(code),
-            (_, false) => Some("en"),
-        };
+        let fixed_language = self.language;
         let started = Instant::now();
         if self.decoding == Decoding::Tuned && guard::is_silent(audio) {
             return Ok(Transcript {

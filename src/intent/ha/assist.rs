@@ -270,7 +270,7 @@ fn targets(registry: &EntityRegistry, context: &Context, slots: &Map<String, Val
         let e = &entry.entity;
         let class_fits = match e.device_class() {
             Some(c) => classes.is_empty() || classes.iter().any(|k| k == c),
-            None => classes.is_empty() || (classless && may_be_classless),
+            None => classes.is_empty() || classless,
         };
         (domains.is_empty() || domains.iter().any(|d| d == e.kind.domain()))
             && class_fits
@@ -279,8 +279,8 @@ fn targets(registry: &EntityRegistry, context: &Context, slots: &Map<String, Val
                 .as_ref()
                 .is_none_or(|f| e.area.as_deref().and_then(|a| registry.floor_of(a)).is_some_and(|on| fold(on) == *f))
     };
-    let strict = (0..registry.len()).any(|i| fits(i, false));
-    let all = (0..registry.len()).filter(|&i| fits(i, !strict));
+    let classless = may_be_classless && !(0..registry.len()).any(|i| fits(i, false));
+    let all = (0..registry.len()).filter(|&i| fits(i, classless));
     match slots.get("name").and_then(Value::as_str) {
         Some(name) => {
             let key = fold(name);
