@@ -1,10 +1,19 @@
-//! The sentence files (`sentences/<language>/*.toml`, embedded in the binary) and the user's
+//! The sentence files (`sentences/<language>/*.yaml`, embedded in the binary) and the user's
 //! `[[intent.custom]]` sentences, compiled into one [`Grammar`] per language: interned words,
 //! slot lists, and one [`Program`] per template, grouped by intent.
+//!
+//! The files are in Home Assistant's sentence format (what `custom_sentences/<lang>/*.yaml`
+//! holds), so hassil reads them too: `intents` with `data` blocks of `sentences`, `slots`,
+//! `requires_context` and `metadata`; `expansion_rules`; `lists` (`range` or `values` with
+//! `in`/`out`); `skip_words`. Hearth reads a subset of it, and adds two things hassil ignores:
+//! a `normalize` table (transcript normalisation, see [`NormalizeData`]) and
+//! `metadata: {everywhere: true}` (target the whole home, not one area). In
+//! `requires_context`, `device_class: none` means a device without a class.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Deserialize;
+use serde_json::Value;
 
 use crate::home::{Action, Entity, Kind, fold};
 
@@ -14,41 +23,51 @@ use super::{IntentError, Language, SlotValue};
 
 /// The built-in sentence files, per language (file name, text).
 const FILES: &[(Language, &str, &str)] = &[
-    (Language::En, "en/common.toml", include_str!("../../sentences/en/common.toml")),
-    (Language::En, "en/control.toml", include_str!("../../sentences/en/control.toml")),
-    (Language::En, "en/settings.toml", include_str!("../../sentences/en/settings.toml")),
-    (Language::En, "en/state.toml", include_str!("../../sentences/en/state.toml")),
-    (Language::En, "en/timers.toml", include_str!("../../sentences/en/timers.toml")),
-    (Language::De, "de/common.toml", include_str!("../../sentences/de/common.toml")),
-    (Language::De, "de/control.toml", include_str!("../../sentences/de/control.toml")),
-    (Language::De, "de/settings.toml", include_str!("../../sentences/de/settings.toml")),
-    (Language::De, "de/state.toml", include_str!("../../sentences/de/state.toml")),
-    (Language::De, "de/timers.toml", include_str!("../../sentences/de/timers.toml")),
+    (Language::En, "en/common.yaml", include_str!("../../sentences/en/common.yaml")),
+    (Language::En, "en/control.yaml", include_str!("../../sentences/en/control.yaml")),
+    (Language::En, "en/settings.yaml", include_str!("../../sentences/en/settings.yaml")),
+    (Language::En, "en/state.yaml", include_str!("../../sentences/en/state.yaml")),
+    (Language::En, "en/timers.yaml", include_str!("../../sentences/en/timers.yaml")),
+    (Language::De, "de/common.yaml", include_str!("../../sentences/de/common.yaml")),
+    (Language::De, "de/control.yaml", include_str!("../../sentences/de/control.yaml")),
+    (Language::De, "de/settings.yaml", include_str!("../../sentences/de/settings.yaml")),
+    (Language::De, "de/state.yaml", include_str!("../../sentences/de/state.yaml")),
+    (Language::De, "de/timers.yaml", include_str!("../../sentences/de/timers.yaml")),
 ];
 
 /// One sentence file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct SentenceFile {
+    /// The file's language code.
+    language: String,
+    /// Words dropped wherever they occur ("please", "bitte").
+    skip_words: Vec<String>,
     /// Normalisation data (one file per language has it).
     normalize: Option<NormalizeData>,
     /// Named templates, used as `<name>`.
-    rules: BTreeMap<String, String>,
+    expansion_rules: BTreeMap<String, String>,
     /// Slot lists, used as `{name}`.
     lists: BTreeMap<String, ListData>,
-    /// Sentence groups.
-    group: Vec<GroupData>,
+    /// Sentences per intent.
+    intents: BTreeMap<String, IntentData>,
 }
 
+/// Transcript normalisation for one language: Hearth's addition to the format.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct NormalizeData {
-    filler_words: Vec<String>,
+    /// Phrases dropped at the start of a sentence, repeatedly ("could you").
     filler_prefixes: Vec<String>,
+    /// Phrases dropped at the end of a sentence, repeatedly ("thanks").
     filler_suffixes: Vec<String>,
+    /// Words whisper writes and what they stand for ("whats" = "what is").
     replacements: BTreeMap<String, String>,
+    /// The word for "%".
     percent: String,
+    /// The word for "°".
     degrees: String,
+    /// Device words German glues to area names ("licht" in "Küchenlicht").
     compound_suffixes: Vec<String>,
     /// Names too generic to stand for one device when derived from a name ("light").
     generic_names: Vec<String>,
@@ -57,28 +76,97 @@ struct NormalizeData {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct ListData {
-    /// Inclusive numeric range.
-    range: Option<[f64; 2]>,
-    /// Whether decimals are allowed ("21.5").
-    fractions: bool,
-    /// Words standing for numbers in this list ("a" = 1 minute).
-    words: BTreeMap<String, f64>,
+    /// A numeric range.
+    range: Option<RangeData>,
     /// Phrases and the value they stand for.
-    values: BTreeMap<String, String>,
+    values: Vec<ValueData>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GroupData {
-    intent: String,
+struct RangeData {
+    from: f64,
+    to: f64,
+    /// Whether decimals are allowed ("21.5"): `halves` or `tenths`.
+    #[serde(default)]
+    fractions: Option<String>,
+}
+
+/// A list value: a phrase reported as itself, or `in` reported as `out`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ValueData {
+    Plain(String),
+    Mapped {
+        #[serde(rename = "in")]
+        text: String,
+        out: Value,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IntentData {
+    data: Vec<BlockData>,
+}
+
+/// Sentences that share fixed slots and targets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlockData {
     sentences: Vec<String>,
     #[serde(default)]
-    slots: BTreeMap<String, toml::Value>,
+    slots: BTreeMap<String, Value>,
+    /// What `{name}` and areas may target.
     #[serde(default)]
-    domains: Vec<String>,
+    requires_context: Option<ContextData>,
+    #[serde(default)]
+    metadata: MetadataData,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextData {
+    domain: OneOrMany,
+    #[serde(default)]
+    device_class: Option<OneOrMany>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(one) => vec![one.as_str()],
+            OneOrMany::Many(many) => many.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct MetadataData {
     /// Target every matching entity in the home, not one area.
-    #[serde(default)]
     everywhere: bool,
+}
+
+impl ContextData {
+    /// As `kind` / `kind.device_class` specs (`device_class: none` = `kind.none`).
+    fn specs(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for domain in self.domain.items() {
+            match &self.device_class {
+                None => out.push(domain.to_string()),
+                Some(classes) => out.extend(classes.items().iter().map(|c| format!("{domain}.{c}"))),
+            }
+        }
+        out
+    }
 }
 
 /// Home Assistant's built-in intents that Hearth recognises.
@@ -274,11 +362,9 @@ pub enum SlotKind {
         max: f64,
         /// Decimals allowed.
         fractions: bool,
-        /// Words standing for numbers, by word id.
-        words: HashMap<u32, f64>,
     },
     /// One of a list of phrases (word ids) and the value each stands for.
-    Values(Vec<(Vec<u32>, String)>),
+    Values(Vec<(Vec<u32>, SlotValue)>),
 }
 
 /// A slot: where its value comes from and the slot name it is reported under.
@@ -359,11 +445,10 @@ pub struct CustomIntent {
     pub message: Option<CustomMessage>,
 }
 
-fn slot_value(value: &toml::Value) -> SlotValue {
+fn slot_value(value: &Value) -> SlotValue {
     match value {
-        toml::Value::Integer(i) => SlotValue::Number(*i as f64),
-        toml::Value::Float(f) => SlotValue::Number(*f),
-        toml::Value::String(s) => SlotValue::Text(s.clone()),
+        Value::Number(n) => SlotValue::Number(n.as_f64().unwrap_or_default()),
+        Value::String(s) => SlotValue::Text(s.clone()),
         other => SlotValue::Text(other.to_string()),
     }
 }
@@ -379,18 +464,26 @@ impl Grammar {
         let mut lists = BTreeMap::new();
         let mut groups_data = Vec::new();
         let mut norm = None;
+        let mut skip_words = Vec::new();
         for (lang, file, text) in FILES {
             if *lang != language {
                 continue;
             }
-            let parsed: SentenceFile = toml::from_str(text)
-                .map_err(|e| IntentError::Data { file: (*file).to_string(), message: e.to_string() })?;
+            let data = |message: String| IntentError::Data { file: (*file).to_string(), message };
+            let json = super::ha::data::yaml_to_json(text).map_err(data)?;
+            let parsed: SentenceFile = serde_json::from_value(json).map_err(|e| data(e.to_string()))?;
+            if parsed.language != language.code() {
+                return Err(data(format!("language {:?} in a {language} file", parsed.language)));
+            }
             if let Some(n) = parsed.normalize {
                 norm = Some(n);
             }
-            rules_text.extend(parsed.rules);
+            skip_words.extend(parsed.skip_words);
+            rules_text.extend(parsed.expansion_rules);
             lists.extend(parsed.lists);
-            groups_data.extend(parsed.group.into_iter().map(|g| (*file, g)));
+            for (intent, data) in parsed.intents {
+                groups_data.extend(data.data.into_iter().map(|block| (*file, intent.clone(), block)));
+            }
         }
         let norm = norm.unwrap_or_default();
 
@@ -411,7 +504,7 @@ impl Grammar {
             templates: Vec::new(),
             normalizer: Normalizer {
                 language,
-                filler_words: norm.filler_words.iter().map(|w| fold(w)).collect(),
+                filler_words: skip_words.iter().map(|w| fold(w)).collect(),
                 filler_prefixes: phrases(&norm.filler_prefixes),
                 filler_suffixes: phrases(&norm.filler_suffixes),
                 replacements: norm
@@ -427,20 +520,21 @@ impl Grammar {
         };
         let mut slot_ids: HashMap<(String, String), u16> = HashMap::new();
 
-        for (file, data) in groups_data {
-            let builtin = Builtin::parse(&data.intent).ok_or_else(|| IntentError::Data {
+        for (file, intent, data) in groups_data {
+            let builtin = Builtin::parse(&intent).ok_or_else(|| IntentError::Data {
                 file: file.to_string(),
-                message: format!("unknown intent {}", data.intent),
+                message: format!("unknown intent {intent}"),
             })?;
+            let specs = data.requires_context.as_ref().map(ContextData::specs).unwrap_or_default();
             let group = Group {
-                intent: data.intent.clone(),
+                intent: intent.clone(),
                 builtin: Some(builtin),
                 fixed: data.slots.iter().map(|(k, v)| (k.clone(), slot_value(v))).collect(),
-                domains: domains(&data.domains, builtin).map_err(|d| IntentError::Data {
+                domains: domains(&specs, builtin).map_err(|d| IntentError::Data {
                     file: file.to_string(),
-                    message: format!("unknown domain {d:?} in a {} group", data.intent),
+                    message: format!("unknown domain {d:?} in a {intent} block"),
                 })?,
-                everywhere: data.everywhere,
+                everywhere: data.metadata.everywhere,
                 message: None,
             };
             g.add_group(group, &data.sentences, &rules, &lists, &mut slot_ids, file)?;
@@ -537,18 +631,17 @@ fn collect_slots(node: &Node, rules: &HashMap<String, Node>, out: &mut Vec<(Stri
 }
 
 fn list_kind(data: &ListData, words: &mut Words) -> SlotKind {
-    match data.range {
-        Some([min, max]) => SlotKind::Number {
-            min,
-            max,
-            fractions: data.fractions,
-            words: data.words.iter().map(|(w, v)| (words.intern(&fold(w)), *v)).collect(),
-        },
+    match &data.range {
+        Some(range) => SlotKind::Number { min: range.from, max: range.to, fractions: range.fractions.is_some() },
         None => SlotKind::Values(
             data.values
                 .iter()
-                .map(|(phrase, value)| {
-                    (fold(phrase).split_whitespace().map(|w| words.intern(w)).collect(), value.clone())
+                .map(|value| {
+                    let (phrase, out) = match value {
+                        ValueData::Plain(text) => (text, SlotValue::Text(text.clone())),
+                        ValueData::Mapped { text, out } => (text, slot_value(out)),
+                    };
+                    (fold(phrase).split_whitespace().map(|w| words.intern(w)).collect(), out)
                 })
                 .collect(),
         ),

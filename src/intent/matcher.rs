@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use crate::home::{EntityRegistry, Spelled};
 
+use super::SlotValue;
 use super::fuzzy;
 use super::grammar::{Grammar, SlotKind};
 use super::normalize::Normalized;
@@ -205,10 +206,8 @@ impl<'a> Search<'a> {
         }
         let g = self.g;
         match &g.slots[slot as usize].kind {
-            SlotKind::Number { min, max, fractions, words } => {
-                let token = &self.norm.tokens[pos];
-                let value = token.number.or_else(|| words.get(&self.syms[pos]).copied());
-                if let Some(v) = value
+            SlotKind::Number { min, max, fractions } => {
+                if let Some(v) = self.norm.tokens[pos].number
                     && (*min..=*max).contains(&v)
                     && (*fractions || v.fract() == 0.0)
                     && self.may_follow(t, pc, pos + 1)
@@ -220,7 +219,11 @@ impl<'a> Search<'a> {
                 for (phrase, value) in values {
                     let end = pos + phrase.len();
                     if self.syms[pos..].starts_with(phrase) && self.may_follow(t, pc, end) {
-                        let cap = Cap { slot, value: CapValue::Text(value.clone()), score: 1.0 };
+                        let value = match value {
+                            SlotValue::Number(n) => CapValue::Number(*n),
+                            SlotValue::Text(t) => CapValue::Text(t.clone()),
+                        };
+                        let cap = Cap { slot, value, score: 1.0 };
                         self.with(cap, t, pc, end, literals + phrase.len() as u16);
                     }
                 }

@@ -21,8 +21,10 @@
 //!
 //! # Sentence templates
 //!
-//! Built-in sentences live in `sentences/<language>/*.toml` (embedded in the binary); users add
-//! their own in `config.toml` under `[[intent.custom]]`. A template is a line of words:
+//! Built-in sentences live in `sentences/<language>/*.yaml` (embedded in the binary), written
+//! in Home Assistant's sentence format, the one of `custom_sentences/<lang>/*.yaml` (hassil
+//! loads them as they are; `tests/hassil.rs` checks that it reads them as Hearth does); users
+//! add their own in `config.toml` under `[[intent.custom]]`. A template is a line of words:
 //!
 //! | Syntax          | Meaning                                                           |
 //! |-----------------|-------------------------------------------------------------------|
@@ -33,40 +35,43 @@
 //! | `{area}`        | an area from the registry, or the satellite's own (fuzzy)         |
 //! | `{list}`        | a value from the slot list `list` (see below)                     |
 //! | `{list:slot}`   | the same, reported in slot `slot` (`{percent:brightness}`)        |
-//! | `<rule>`        | the template named `rule` in a `[rules]` table                    |
+//! | `<rule>`        | the template named `rule` in `expansion_rules`                    |
 //!
 //! Example: `"(turn|switch) on [the] {name} [<in_area>]"`. Transcripts are normalised before
 //! matching, so templates need no punctuation or digits-versus-words variants: "fifty percent",
 //! "50%" and "50 %" all arrive as `50 percent`.
 //!
-//! A sentence file holds:
+//! A sentence file holds (any part may be missing):
 //!
-//! ```toml
-//! [rules]                      # reusable templates, used as <the>, <turn_on> ...
-//! the = "(the|my)"
-//!
-//! [lists.brightness]           # {brightness}: a number 0..100; words may stand for numbers
-//! range = [0, 100]
-//! [lists.temperature]
-//! range = [5, 35]
-//! fractions = true             # "21.5" allowed
-//! [lists.minutes]
-//! range = [1, 1440]
-//! words = { a = 1, an = 1 }    # "a minute"
-//! [lists.state]                # {state}: phrases and the value reported
-//! values = { "on" = "on", "switched on" = "on", "off" = "off" }
-//!
-//! [[group]]                    # sentences of one intent
-//! intent = "HassTurnOn"        # Home Assistant intent name
-//! domains = ["light"]          # what {name}/{area} may target: kind or kind.device_class
-//! slots = { domain = "light" } # fixed slots reported with every match
-//! sentences = ["<turn_on> [the] {name}", "<turn_on> [the] lights <in_area>"]
+//! ```yaml
+//! language: en
+//! skip_words: ["please"]             # dropped wherever they occur
+//! expansion_rules:                   # reusable templates, used as <the>, <turn_on> ...
+//!   the: "(the|my)"
+//! lists:
+//!   brightness:                      # {brightness}: a number 0..100, digits or words
+//!     range: {from: 0, to: 100}
+//!   temperature:
+//!     range: {from: 5, to: 35, fractions: tenths}   # "21.5" allowed
+//!   state:                           # {state}: phrases and the value reported
+//!     values:
+//!       - {in: "switched on", out: "on"}
+//!       - "off"
+//! intents:
+//!   HassTurnOn:                      # Home Assistant intent name
+//!     data:
+//!       - sentences: ["<turn_on> [the] {name}", "<turn_on> [the] lights <in_area>"]
+//!         requires_context: {domain: light}   # what {name}/{area} may target
+//!         slots: {domain: light}              # fixed slots reported with every match
 //! ```
 //!
-//! A group without `{name}` but with `domains` targets every such entity in the area said, or
-//! else in the satellite's area ([`Context::area`]); `everywhere = true` targets the whole home.
-//! One file per language also has a `[normalize]` table (filler words and phrases,
-//! contractions, the words for "%" and "°", device words that German glues to area names).
+//! `requires_context` takes `domain` and `device_class` (one or a list; `device_class: none`
+//! is a device without one); without it an intent's usual kinds are targeted. A block
+//! without `{name}` but with domains targets every such entity in the area said, or else in
+//! the satellite's area ([`Context::area`]); `metadata: {everywhere: true}` targets the whole
+//! home. One file per language also has a `normalize` table (filler phrases at the start and
+//! end, contractions, the words for "%" and "°", device words that German glues to area
+//! names, names too generic to name one device); hassil ignores it.
 //!
 //! In `config.toml`, `[[intent.custom]]` takes `name`, `sentences`, and optionally `language`,
 //! `slots`, `domains`; with a built-in name the sentences join that intent, with any other name
