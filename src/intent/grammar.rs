@@ -5,10 +5,11 @@
 //! The files are in Home Assistant's sentence format (what `custom_sentences/<lang>/*.yaml`
 //! holds), so hassil reads them too: `intents` with `data` blocks of `sentences`, `slots`,
 //! `requires_context` and `metadata`; `expansion_rules`; `lists` (`range` or `values` with
-//! `in`/`out`); `skip_words`. Hearth reads a subset of it, and adds two things hassil ignores:
-//! a `normalize` table (transcript normalisation, see [`NormalizeData`]) and
-//! `metadata: {everywhere: true}` (target the whole home, not one area). In
-//! `requires_context`, `device_class: none` means a device without a class.
+//! `in`/`out`); `skip_words`. Hearth reads a subset of it, and adds what hassil ignores: a
+//! `normalize` table (transcript normalisation, see [`NormalizeData`]) and, in `metadata`,
+//! `targets` (what a block without `{name}` acts on in the area) and `everywhere: true` (in
+//! the whole home, not one area). `requires_context` (`domain`, `device_class`) limits what
+//! `{name}` may be, as in Home Assistant.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -151,6 +152,9 @@ impl OneOrMany {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 struct MetadataData {
+    /// What a block without `{name}` targets in the area: kinds, or `kind.device_class`
+    /// (`cover.none` = covers without a class), as `[[intent.custom]] domains`.
+    targets: Vec<String>,
     /// Target every matching entity in the home, not one area.
     everywhere: bool,
 }
@@ -525,7 +529,16 @@ impl Grammar {
                 file: file.to_string(),
                 message: format!("unknown intent {intent}"),
             })?;
-            let specs = data.requires_context.as_ref().map(ContextData::specs).unwrap_or_default();
+            let specs = match (&data.requires_context, data.metadata.targets.is_empty()) {
+                (Some(_), false) => {
+                    return Err(IntentError::Data {
+                        file: file.to_string(),
+                        message: format!("a {intent} block has both requires_context and metadata targets"),
+                    });
+                }
+                (Some(context), true) => context.specs(),
+                (None, _) => data.metadata.targets.clone(),
+            };
             let group = Group {
                 intent: intent.clone(),
                 builtin: Some(builtin),

@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 
-use crate::home::{EntityRegistry, Spelled};
+use crate::home::{EntityRegistry, Spelled, fold};
 
 use super::SlotValue;
 use super::fuzzy;
 use super::grammar::{Grammar, SlotKind};
 use super::normalize::Normalized;
-use super::template::Inst;
+use super::template::{Inst, Lookahead, UNKNOWN_WORD};
 
 /// Longest name or area, in tokens.
 const MAX_NAME_TOKENS: usize = 8;
@@ -101,6 +101,9 @@ pub struct Search<'a> {
     registry: &'a EntityRegistry,
     norm: &'a Normalized,
     syms: Vec<u32>,
+    /// Per token, the word id of the single word a number token was said as ("one" for
+    /// `1`), so a template's literal "one timer" still matches; else [`UNKNOWN_WORD`].
+    said_as: Vec<u32>,
     context_area: Option<(String, String)>,
     /// Name candidates found so far (all spans).
     pub names: Vec<NameMatch>,
@@ -108,6 +111,9 @@ pub struct Search<'a> {
     /// Area candidates found so far (all spans).
     pub areas: Vec<AreaMatch>,
     area_spans: HashMap<(usize, usize), Vec<u32>>,
+    /// Other names of the home's areas (`[[area]] aliases`): the area's name and key, and
+    /// the alias spelled; built on the first area slot.
+    area_aliases: Option<Vec<(String, String, Spelled)>>,
     caps: Vec<Cap>,
     /// Complete matches.
     pub parses: Vec<Parse>,
@@ -123,16 +129,28 @@ impl<'a> Search<'a> {
         context_area: Option<(String, String)>,
     ) -> Search<'a> {
         let syms = norm.tokens.iter().map(|t| g.words.get(&t.text)).collect();
+        let said_as = norm
+            .tokens
+            .iter()
+            .map(|t| match (t.number, t.source) {
+                (Some(_), (start, end)) if end == start + 1 => {
+                    norm.words.get(start).map_or(UNKNOWN_WORD, |w| g.words.get(w))
+                }
+                _ => UNKNOWN_WORD,
+            })
+            .collect();
         Search {
             g,
             registry,
             norm,
             syms,
+            said_as,
             context_area,
             names: Vec::new(),
             name_spans: HashMap::new(),
             areas: Vec::new(),
             area_spans: HashMap::new(),
+            area_aliases: None,
             caps: Vec::new(),
             parses: Vec::new(),
             steps: 0,
@@ -146,7 +164,7 @@ impl<'a> Search<'a> {
         }
         let g = self.g;
         for (t, template) in g.templates.iter().enumerate() {
-            if template.program.first.allows(Some(self.syms[0])) {
+            if self.allows(&template.program.first, 0) {
                 self.step(t, 0, 0, 0);
             }
         }
@@ -161,7 +179,7 @@ impl<'a> Search<'a> {
         let program = &g.templates[t].program;
         match program.insts[pc] {
             Inst::Word(w) => {
-                if self.syms.get(pos) == Some(&w) {
+                if self.syms.get(pos) == Some(&w) || (w != UNKNOWN_WORD && self.said_as.get(pos) == Some(&w)) {
                     self.step(t, pc + 1, pos + 1, literals + 1);
                 }
             }
@@ -190,7 +208,13 @@ impl<'a> Search<'a> {
 
     /// Whether the template may go on with the token at `end` (or finish there).
     fn may_follow(&self, t: usize, pc: usize, end: usize) -> bool {
-        self.g.templates[t].program.after[pc].allows(self.syms.get(end).copied())
+        self.allows(&self.g.templates[t].program.after[pc], end)
+    }
+
+    /// Whether `next` lets the token at `pos` (or the end) come next, as written or as said.
+    fn allows(&self, next: &Lookahead, pos: usize) -> bool {
+        next.allows(self.syms.get(pos).copied())
+            || self.said_as.get(pos).is_some_and(|&w| w != UNKNOWN_WORD && next.allows(Some(w)))
     }
 
     fn with(&mut self, cap: Cap, t: usize, pc: usize, end: usize, literals: u16) {
@@ -207,8 +231,10 @@ impl<'a> Search<'a> {
         let g = self.g;
         match &g.slots[slot as usize].kind {
             SlotKind::Number { min, max, fractions } => {
+                // hassil's ranges with fractions run to the last whole number's tenths (40.5
+                // in 0..40); whole numbers stop at the end of the range.
                 if let Some(v) = self.norm.tokens[pos].number
-                    && (*min..=*max).contains(&v)
+                    && (*min..=*max).contains(&if *fractions { v.trunc() } else { v })
                     && (*fractions || v.fract() == 0.0)
                     && self.may_follow(t, pc, pos + 1)
                 {
@@ -327,13 +353,26 @@ impl<'a> Search<'a> {
         let mut found = Vec::new();
         let context = self.context_area.as_ref().filter(|(_, k)| !registry.areas().iter().any(|a| a.key == *k));
         let context = context.map(|(name, key)| (name.clone(), key.clone(), Spelled::new(key)));
+        let aliases = self.area_aliases.get_or_insert_with(|| {
+            let mut out = Vec::new();
+            for described in registry.described_areas() {
+                let Some(area) = registry.areas().iter().find(|a| a.key == fold(&described.name)) else { continue };
+                for alias in described.aliases.iter().map(|a| fold(a)).filter(|a| !a.is_empty() && *a != area.key) {
+                    out.push((area.name.clone(), area.key.clone(), Spelled::new(&alias)));
+                }
+            }
+            out
+        });
+        let aliases = std::mem::take(aliases);
         let areas = registry.areas().iter().map(|a| (&a.name, &a.key, &a.spelled));
-        for (name, key, spelled) in areas.chain(context.iter().map(|(n, k, s)| (n, k, s))) {
+        let others = aliases.iter().chain(context.iter()).map(|(n, k, s)| (n, k, s));
+        for (name, key, spelled) in areas.chain(others) {
             if let Some(score) = self.score(&texts, spelled) {
                 found.push(self.areas.len() as u32);
                 self.areas.push(AreaMatch { name: name.clone(), key: key.clone(), score });
             }
         }
+        self.area_aliases = Some(aliases);
         self.area_spans.insert((from, to), found.clone());
         found
     }

@@ -60,15 +60,18 @@
 //! intents:
 //!   HassTurnOn:                      # Home Assistant intent name
 //!     data:
-//!       - sentences: ["<turn_on> [the] {name}", "<turn_on> [the] lights <in_area>"]
-//!         requires_context: {domain: light}   # what {name}/{area} may target
+//!       - sentences: ["<turn_on> [the] {name}"]
+//!         requires_context: {domain: light}   # what {name} may be, as in Home Assistant
+//!       - sentences: ["<turn_on> [the] lights <in_area>"]
 //!         slots: {domain: light}              # fixed slots reported with every match
+//!         metadata: {targets: [light]}        # what it acts on in the area (Hearth's)
 //! ```
 //!
-//! `requires_context` takes `domain` and `device_class` (one or a list; `device_class: none`
-//! is a device without one); without it an intent's usual kinds are targeted. A block
-//! without `{name}` but with domains targets every such entity in the area said, or else in
-//! the satellite's area ([`Context::area`]); `metadata: {everywhere: true}` targets the whole
+//! `requires_context` takes `domain` and `device_class` (one or a list); without it `{name}`
+//! may be any kind the intent usually acts on. A block without `{name}` targets every entity
+//! of its `metadata` `targets` (kinds, or `kind.device_class`, `cover.none` for covers
+//! without a class) in the area said, or else in the satellite's area ([`Context::area`]);
+//! `everywhere: true` in `metadata` targets the whole
 //! home. One file per language also has a `normalize` table (filler phrases at the start and
 //! end, contractions, the words for "%" and "°", device words that German glues to area
 //! names, names too generic to name one device); hassil ignores it.

@@ -297,3 +297,61 @@ fn home_assistant_lists_follow_the_registry() {
     registry.remove("switch.pump");
     assert!(recognizer.recognize("turn on the aquarium pump", &registry, &context).is_none(), "a removed name is gone");
 }
+
+fn configured(text: &str) -> EntityRegistry {
+    let path = std::path::Path::new("test.toml");
+    let settings = crate::config::RawConfig::parse(text, path).unwrap().validate(path, path).unwrap();
+    EntityRegistry::from_settings(&settings).unwrap()
+}
+
+#[test]
+fn an_area_is_heard_by_its_other_names() {
+    let home = configured(
+        r#"
+[[entity]]
+name = "Desk Lamp"
+kind = "light"
+area = "Office"
+command_topic = "office/lamp/set"
+[[area]]
+name = "Office"
+aliases = ["Study"]
+"#,
+    );
+    let context = Context { language: Language::En, area: None };
+    let m = recognize("Turn off the lights in the study.", &home, &context).unwrap();
+    assert_eq!((m.name.as_str(), &m.slots["area"]), ("HassTurnOff", &SlotValue::Text("Office".into())));
+    assert_eq!(m.targets, ["light.desk_lamp"]);
+    assert!(recognize("Turn off the lights in the studio apartment.", &home, &context).is_none());
+}
+
+#[test]
+fn number_words_written_in_a_template_still_match() {
+    // The transcript's "one" becomes the number 1; the template's literal "one timer" and
+    // "nope" after "thanks" is dropped still match.
+    for (text, intent) in [
+        ("Cancel one timer.", "HassCancelTimer"),
+        ("How long is left on one timer?", "HassTimerStatus"),
+        ("No thanks.", "HassNevermind"),
+    ] {
+        assert_eq!(en(text).map(|m| m.name), Some(intent.to_string()), "{text}");
+    }
+}
+
+#[test]
+fn a_fraction_of_the_last_whole_number_is_in_range() {
+    // As hassil reads `range: {from: 0, to: 40, fractions: tenths}`: 40.5 is in, 41 is not.
+    let home = configured(
+        r#"
+[[entity]]
+name = "Thermostat"
+kind = "climate"
+area = "Office"
+temperature_command_topic = "office/heat/set"
+"#,
+    );
+    let context = Context { language: Language::En, area: None };
+    let m = recognize("Set the thermostat to 40.5 degrees.", &home, &context).unwrap();
+    assert_eq!(m.slots["temperature"], SlotValue::Number(40.5));
+    assert!(recognize("Set the thermostat to 41 degrees.", &home, &context).is_none());
+}
