@@ -122,13 +122,17 @@ fn german_commands_are_transcribed_by_imported_base() {
     // tuning. The bound catches a broken import or decoding (which gives ~100%).
     assert!(errors.percent() <= 55.0, "word error rate {:.1}% above 55%", errors.percent());
     // The sentence every German user tries first: at every speed the device and the room must
-    // come through (base writes e.g. "Schalter das Licht in der Küche ein." at 170 wpm).
+    // come through (base writes e.g. "Schalter das Licht in der Küche ein." at 170 wpm, and on
+    // some CPUs glues the device word to the misheard verb at 130: "Schaltermaslicht").
     let dir = support::tempdir();
     for speed in [130, 150, 170] {
         let wav = support::espeak("schalte das Licht in der Küche ein", "de", speed, &dir.path().join("k.wav"));
         let text = transcribe(&mut t, &wav).text;
         let words = score_words(&text);
-        assert!(words.iter().any(|w| w == "licht") && words.iter().any(|w| w.ends_with("küche")), "{speed}: {text:?}");
+        assert!(
+            words.iter().any(|w| w.ends_with("licht")) && words.iter().any(|w| w.ends_with("küche")),
+            "{speed}: {text:?}"
+        );
     }
 }
 
