@@ -604,7 +604,7 @@ fn own_sentences_agree(language: &str, hearth_language: hearth::intent::Language
     let registry = hearth::home::EntityRegistry::from_settings(&settings).unwrap();
     let recognizer = Recognizer::from_settings(&settings).unwrap();
     // Whether the home has something of `kind` in `area` (folded names compared).
-    let fold = |s: &str| s.to_lowercase().replace(['\'', ' '], "");
+    use hearth::home::fold;
     // (Covers said without a name are the blind-like ones: "the shutters", not the garage door.)
     let blind_like =
         |class: Option<&str>| class.is_none_or(|c| ["blind", "shade", "shutter", "curtain", "awning"].contains(&c));
