@@ -17,6 +17,7 @@
 //! - [`intent`]: sentence templates and matching: transcript in, Home Assistant intent out.
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
+//! - [`timer`]: timers held by Hearth (pure: requests and the clock in, events out).
 //! - [`feedback`]: chimes on the speaker (wake, done, error); silent without one.
 //! - [`wake`]: wake-word detection (openWakeWord models on tract), block by block.
 //! - [`privacy`]: memory locking, the privacy report and its checks, systemd notifications.
@@ -45,4 +46,5 @@ pub mod mqtt;
 pub mod pipeline;
 pub mod privacy;
 pub mod stt;
+pub mod timer;
 pub mod wake;
