@@ -50,6 +50,8 @@ pub struct RawConfig {
     pub privacy: RawPrivacy,
     /// `[feedback]`: chime and error tone.
     pub feedback: RawFeedback,
+    /// `[voice]`: spoken answers and ringing timers.
+    pub voice: RawVoice,
     /// `[[entity]]`: devices declared by hand, for setups without MQTT discovery.
     pub entity: Vec<RawEntity>,
     /// `[[area]]`: an area's floor and other names (discovery knows neither).
@@ -215,6 +217,20 @@ pub struct RawFeedback {
     pub enabled: Option<bool>,
     /// cpal output device name, or "default".
     pub device: Option<String>,
+}
+
+/// `[voice]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawVoice {
+    /// `speak`, `chime` or `off`.
+    pub answers: Option<String>,
+    /// The espeak-ng program.
+    pub espeak: Option<PathBuf>,
+    /// Words per minute.
+    pub speed: Option<u32>,
+    /// Longest time a finished timer rings when nobody says "stop", e.g. "5m".
+    pub ring_limit: Option<String>,
 }
 
 /// One `[[entity]]` as written. Other Home Assistant discovery keys are allowed and kept in
@@ -392,6 +408,35 @@ pub struct FeedbackSettings {
     pub device: String,
 }
 
+/// How Hearth answers a command (`[voice] answers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerMode {
+    /// Speak the answer (default); tones for the wake word and for errors stay.
+    Speak,
+    /// Tones only, as before there was a voice.
+    Chime,
+    /// Nothing after the command (the wake chime stays while `[feedback] enabled`).
+    Off,
+}
+
+/// Validated `[voice]`.
+#[derive(Debug, Clone)]
+pub struct VoiceSettings {
+    /// How commands are answered.
+    pub answers: AnswerMode,
+    /// The espeak-ng program (a name looked up on `PATH`, or a path).
+    pub espeak: PathBuf,
+    /// Words per minute.
+    pub speed: u32,
+    /// Longest time a finished timer rings.
+    pub ring_limit: Duration,
+}
+
+/// `[voice] speed`: espeak-ng's own limits, in words per minute.
+pub const VOICE_SPEED_RANGE: std::ops::RangeInclusive<u32> = 80..=450;
+/// `[voice] ring_limit`: at least one ring, at most an hour.
+pub const RING_LIMIT_RANGE: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(3600));
+
 /// The validated configuration every other module reads.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -420,6 +465,8 @@ pub struct Settings {
     pub privacy: PrivacySettings,
     /// Tones.
     pub feedback: FeedbackSettings,
+    /// Spoken answers and timers.
+    pub voice: VoiceSettings,
     /// Manually declared entities.
     pub entities: Vec<RawEntity>,
     /// Areas with their floors and aliases (`[[area]]`).
@@ -511,6 +558,7 @@ impl RawConfig {
                 enabled: self.feedback.enabled.unwrap_or(true),
                 device: self.feedback.device.unwrap_or_else(|| "default".into()),
             },
+            voice: self.voice.validate(&check)?,
             entities: self.entity,
             areas: check.areas(self.area)?,
             intent_custom: self.intent.custom,
@@ -773,6 +821,35 @@ impl RawPrivacy {
     }
 }
 
+impl RawVoice {
+    fn validate(self, check: &Check) -> Result<VoiceSettings, ConfigError> {
+        let text = self.answers.unwrap_or_else(|| "speak".into());
+        let answers = match text.as_str() {
+            "speak" => AnswerMode::Speak,
+            "chime" => AnswerMode::Chime,
+            "off" => AnswerMode::Off,
+            _ => return Err(check.bad("voice.answers", format!("{text:?}"), "use \"speak\", \"chime\" or \"off\"")),
+        };
+        let speed = self.speed.unwrap_or(175);
+        if !VOICE_SPEED_RANGE.contains(&speed) {
+            return Err(check.bad(
+                "voice.speed",
+                speed.to_string(),
+                &format!(
+                    "use words per minute from {} to {} (175 is espeak-ng's own)",
+                    VOICE_SPEED_RANGE.start(),
+                    VOICE_SPEED_RANGE.end()
+                ),
+            ));
+        }
+        let espeak = self.espeak.unwrap_or_else(|| PathBuf::from("espeak-ng"));
+        // A bare name is looked up on PATH; anything with a folder is relative to the config.
+        let espeak = if espeak.components().count() > 1 { check.resolve(espeak) } else { espeak };
+        let ring_limit = check.duration("voice.ring_limit", self.ring_limit, "5m", RING_LIMIT_RANGE)?;
+        Ok(VoiceSettings { answers, espeak, speed, ring_limit })
+    }
+}
+
 impl RawMqtt {
     fn validate(self, check: &Check, site_id: &str) -> Result<MqttSettings, ConfigError> {
         let port = self.port.unwrap_or(1883);
@@ -1027,6 +1104,25 @@ mod tests {
         assert!(err.to_string().contains("intent.custom.sentences"), "{err}");
         let err = parse("[[intent.custom]]\nname = \"X\"\nsentences = [\"x\"]\npayload = \"1\"\n").unwrap_err();
         assert!(err.to_string().contains("intent.custom.payload"), "{err}");
+    }
+
+    #[test]
+    fn voice_defaults_and_mistakes() {
+        let voice = parse("").unwrap().voice;
+        assert_eq!((voice.answers, voice.speed, voice.ring_limit), (AnswerMode::Speak, 175, Duration::from_secs(300)));
+        assert_eq!(voice.espeak, PathBuf::from("espeak-ng"));
+        let voice = parse("[voice]\nanswers = \"chime\"\nespeak = \"bin/espeak-ng\"\n").unwrap().voice;
+        assert_eq!(voice.answers, AnswerMode::Chime);
+        assert!(voice.espeak.is_absolute() || voice.espeak.starts_with("."), "{}", voice.espeak.display());
+        for (text, key) in [
+            ("answers = \"loud\"", "voice.answers"),
+            ("speed = 20", "voice.speed"),
+            ("ring_limit = \"2h\"", "voice.ring_limit"),
+        ] {
+            let err = parse(&format!("[voice]\n{text}\n")).unwrap_err();
+            assert!(matches!(&err, ConfigError::Value { key: k, .. } if *k == key), "{text}: {err}");
+        }
+        assert!(parse("[voice]\npiper = 1\n").unwrap_err().to_string().contains("piper"));
     }
 
     #[test]

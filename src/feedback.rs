@@ -1,11 +1,13 @@
-//! Feedback tones on the speaker: a chime when the wake word is heard, another when a command
-//! is done, a lower two-tone on errors.
+//! The speaker: a chime when the wake word is heard, another when a command is done, a lower
+//! two-tone on errors, and spoken answers ([`Feedback::say`], audio made by [`crate::voice`]).
 //!
 //! Tones are synthesised in memory (short sine notes with a soft overtone, smooth attack and a
 //! fade to exact silence) at the output device's own sample rate and played through cpal in
-//! its native sample format and channel count. [`Feedback::play`] only stores the tone in an
-//! atomic slot and wakes a player thread, so callers (the DSP or pipeline thread) never wait
-//! for audio I/O. The player thread opens an output stream for each tone and closes it when
+//! its native sample format and channel count. [`Feedback::play`] and [`Feedback::say`] only
+//! put the sound in a one-place slot (a newer sound replaces one not yet started, and cuts one
+//! playing short) and wake a player thread, so callers (the DSP or pipeline thread) never wait
+//! for audio I/O. Speech is resampled to the device's rate by linear interpolation (espeak-ng's
+//! 22 050 Hz has nothing above 11 kHz worth keeping), and wiped once played. The player thread opens an output stream for each tone and closes it when
 //! the tone has been heard, so the speaker is free between tones and an idle satellite does
 //! not keep an audio stream running. The cpal callback only copies samples from a buffer made
 //! beforehand and updates atomics: no allocation, no locks, no logging.
@@ -15,9 +17,9 @@
 //! line naming the device and the fix. `hearth doctor` uses [`check_output`] to test the
 //! speaker on demand.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -26,6 +28,7 @@ use cpal::{FromSample, SampleFormat, SizedSample};
 
 use crate::audio::{StreamBuilder, build_stream, device, device_list, host, is_virtual, trim_detail};
 use crate::config::FeedbackSettings;
+use crate::voice::Speech;
 
 /// Peak level of every tone (about -9 dBFS): clearly audible, never harsh.
 const PEAK: f32 = 0.35;
@@ -91,18 +94,60 @@ impl Tone {
         let end = self.notes().iter().map(|n| n.start + n.len).fold(0.0f32, f32::max);
         Duration::from_secs_f32(end)
     }
+}
 
-    fn code(self) -> u8 {
+/// A sound for the player: one of the tones, or audio at its own rate (speech).
+#[derive(Debug, Clone)]
+pub enum Sound {
+    /// A chime.
+    Tone(Tone),
+    /// Mono samples in [-1, 1] at `rate`.
+    Pcm {
+        /// The samples.
+        samples: Arc<[f32]>,
+        /// Their rate.
+        rate: u32,
+    },
+}
+
+impl Sound {
+    /// Speech as a sound (the samples are copied; the [`Speech`] is wiped when dropped).
+    pub fn speech(speech: &Speech) -> Sound {
+        Sound::Pcm { samples: Arc::from(&speech.samples[..]), rate: speech.rate }
+    }
+
+    /// Speech followed by `tail` (or `tail` alone): one sound, so nothing comes between.
+    pub fn join(first: &[f32], rate: u32, tail: &[f32]) -> Sound {
+        let samples: Vec<f32> = first.iter().chain(tail).copied().collect();
+        Sound::Pcm { samples: samples.into(), rate }
+    }
+
+    /// How long it sounds.
+    pub fn duration(&self) -> Duration {
         match self {
-            Tone::Wake => 1,
-            Tone::Done => 2,
-            Tone::Error => 3,
+            Sound::Tone(tone) => tone.duration(),
+            Sound::Pcm { samples, rate } => Duration::from_secs_f64(samples.len() as f64 / f64::from((*rate).max(1))),
         }
     }
+}
 
-    fn from_code(code: u8) -> Option<Self> {
-        Tone::ALL.into_iter().find(|t| t.code() == code)
+/// `samples` at `from` Hz as `to` Hz, by linear interpolation.
+pub fn resample_linear(samples: &[f32], from: u32, to: u32) -> Vec<f32> {
+    if from == to || samples.is_empty() || from == 0 || to == 0 {
+        return samples.to_vec();
     }
+    let len = (samples.len() as u64 * u64::from(to) / u64::from(from)) as usize;
+    let step = f64::from(from) / f64::from(to);
+    (0..len)
+        .map(|i| {
+            let at = i as f64 * step;
+            let j = at as usize;
+            let frac = (at - j as f64) as f32;
+            let a = samples[j.min(samples.len() - 1)];
+            let b = samples[(j + 1).min(samples.len() - 1)];
+            a + (b - a) * frac
+        })
+        .collect()
 }
 
 /// The tone as mono `f32` samples at `sample_rate`: peak 0.35 (about -9 dBFS, well below
@@ -388,11 +433,18 @@ where
 // ---------------------------------------------------------------------------------------------
 // The player
 
-/// State shared between [`Feedback`] handles and the player thread. Only atomics.
+/// State shared between [`Feedback`] handles and the player thread. Atomics, and a slot whose
+/// lock is only ever held to put a sound in or take it out (never across audio I/O).
 struct Shared {
-    /// The tone asked for and not yet started (its code; 0 = none). A newer request replaces
-    /// an older one that has not started yet.
-    request: AtomicU8,
+    /// The sound asked for and not yet started. A newer request replaces an older one that has
+    /// not started yet.
+    request: Mutex<Option<Sound>>,
+    /// A sound is being played (or is in the slot).
+    sounding: AtomicBool,
+    /// When the last sound ended, in microseconds since `epoch`.
+    ended_us: AtomicU64,
+    /// The zero of `ended_us`.
+    epoch: Instant,
     /// Tones reach an output device.
     audible: AtomicBool,
     /// The owner is gone: the player thread ends.
@@ -431,7 +483,10 @@ impl Feedback {
             return Feedback { player: None };
         }
         let shared = Arc::new(Shared {
-            request: AtomicU8::new(0),
+            request: Mutex::new(None),
+            sounding: AtomicBool::new(false),
+            ended_us: AtomicU64::new(0),
+            epoch: Instant::now(),
             audible: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -475,10 +530,46 @@ impl Feedback {
     /// A tone already playing is cut short (faded out) for the new one; of several tones asked
     /// for before the player gets to them, the last one plays.
     pub fn play(&self, tone: Tone) {
+        self.queue(Sound::Tone(tone));
+    }
+
+    /// Queues spoken audio, like [`Feedback::play`] does a tone.
+    pub fn say(&self, speech: &Speech) {
+        if !speech.samples.is_empty() {
+            self.queue(Sound::speech(speech));
+        }
+    }
+
+    /// Queues any sound, like [`Feedback::play`] does a tone.
+    pub fn queue(&self, sound: Sound) {
         if let Some(player) = &self.player {
-            player.shared.request.store(tone.code(), Ordering::Release);
+            player.shared.sounding.store(true, Ordering::Release);
+            *player.shared.request.lock().unwrap_or_else(PoisonError::into_inner) = Some(sound);
             player.thread.unpark();
         }
+    }
+
+    /// True while a sound is queued or playing, and for `echo` after the last one ended (the
+    /// room's echo and the output's latency): the microphone may hear the speaker.
+    pub fn sounding(&self, echo: Duration) -> bool {
+        let Some(player) = &self.player else { return false };
+        if player.shared.sounding.load(Ordering::Acquire) {
+            return true;
+        }
+        let ended = Duration::from_micros(player.shared.ended_us.load(Ordering::Acquire));
+        player.shared.epoch.elapsed() < ended + echo
+    }
+
+    /// Waits until nothing is queued or playing, at most `timeout`; false on timeout.
+    pub fn wait_quiet(&self, timeout: Duration) -> bool {
+        let started = Instant::now();
+        while self.sounding(Duration::ZERO) {
+            if started.elapsed() > timeout {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        true
     }
 
     /// True when tones actually reach an output device.
@@ -510,7 +601,7 @@ fn player_thread(device: &str, shared: &Shared, ready: mpsc::SyncSender<Result<S
         }
     };
     let rate = speaker.config.sample_rate;
-    let sounds: Vec<(Tone, Arc<[f32]>)> = Tone::ALL.into_iter().map(|t| (t, synthesize(t, rate).into())).collect();
+    let tones: Vec<(Tone, Arc<[f32]>)> = Tone::ALL.into_iter().map(|t| (t, synthesize(t, rate).into())).collect();
     shared.audible.store(true, Ordering::Release);
     let _ = ready.send(Ok(speaker.describe()));
     drop(ready);
@@ -519,14 +610,30 @@ fn player_thread(device: &str, shared: &Shared, ready: mpsc::SyncSender<Result<S
     let mut failing = false;
     let mut next = None;
     while !shared.stop.load(Ordering::Acquire) {
-        let tone = next.take().or_else(|| Tone::from_code(shared.request.swap(0, Ordering::AcqRel)));
-        let Some(tone) = tone else {
+        let Some(sound) = next.take().or_else(|| take_request(shared)) else {
+            shared.ended_us.store(shared.epoch.elapsed().as_micros() as u64, Ordering::Release);
+            shared.sounding.store(false, Ordering::Release);
+            // A request between the store above and parking unparks first: park returns at once.
+            if shared.request.lock().unwrap_or_else(PoisonError::into_inner).is_some() {
+                shared.sounding.store(true, Ordering::Release);
+                continue;
+            }
             thread::park();
             continue;
         };
-        let sound =
-            sounds.iter().find(|(t, _)| *t == tone).map(|(_, s)| Arc::clone(s)).unwrap_or_else(|| Arc::from([]));
-        let (result, interrupted_by) = play_once(&speaker, sound, tone.duration(), shared);
+        shared.sounding.store(true, Ordering::Release);
+        let length = sound.duration();
+        let mut samples: Arc<[f32]> = match sound {
+            Sound::Tone(tone) => {
+                tones.iter().find(|(t, _)| *t == tone).map(|(_, s)| Arc::clone(s)).unwrap_or_else(|| Arc::from([]))
+            }
+            Sound::Pcm { samples, rate: from } => resample_linear(&samples, from, rate).into(),
+        };
+        let (result, interrupted_by) = play_once(&speaker, Arc::clone(&samples), length, shared);
+        // Spoken audio is wiped once heard (tones are shared and stay).
+        if let Some(own) = Arc::get_mut(&mut samples) {
+            own.fill(0.0);
+        }
         next = interrupted_by;
         match result {
             Ok(()) if failing => {
@@ -545,19 +652,24 @@ fn player_thread(device: &str, shared: &Shared, ready: mpsc::SyncSender<Result<S
     }
 }
 
+/// The sound waiting in the slot, if any.
+fn take_request(shared: &Shared) -> Option<Sound> {
+    shared.request.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
 /// Opens a stream on the speaker without playing anything: proves the device can be opened.
 fn probe(speaker: &Speaker) -> Result<(), FeedbackError> {
     speaker.stream(Arc::from([]), Arc::new(PlaybackStatus::default())).map(drop)
 }
 
 /// Plays `sound` once on a fresh stream and closes it when heard. Returns early (after a short
-/// fade) when another tone is asked for, handing that tone back.
+/// fade) when another sound is asked for, handing that sound back.
 fn play_once(
     speaker: &Speaker,
     sound: Arc<[f32]>,
     length: Duration,
     shared: &Shared,
-) -> (Result<(), FeedbackError>, Option<Tone>) {
+) -> (Result<(), FeedbackError>, Option<Sound>) {
     let status = Arc::new(PlaybackStatus::default());
     let stream = match speaker.stream(sound, Arc::clone(&status)) {
         Ok(stream) => stream,
@@ -583,7 +695,7 @@ fn play_once(
         if shared.stop.load(Ordering::Acquire) {
             status.cut.store(true, Ordering::Release);
         } else if interrupted_by.is_none() {
-            interrupted_by = Tone::from_code(shared.request.swap(0, Ordering::AcqRel));
+            interrupted_by = take_request(shared);
             if interrupted_by.is_some() {
                 status.cut.store(true, Ordering::Release);
             }
@@ -705,11 +817,15 @@ mod tests {
     }
 
     #[test]
-    fn tone_codes_round_trip() {
-        for tone in Tone::ALL {
-            assert_eq!(Tone::from_code(tone.code()), Some(tone));
-        }
-        assert_eq!(Tone::from_code(0), None);
+    fn speech_is_resampled_to_the_device_rate() {
+        let ramp: Vec<f32> = (0..220).map(|i| i as f32 / 220.0).collect();
+        let up = resample_linear(&ramp, 22_050, 48_000);
+        assert_eq!(up.len(), 220 * 48_000 / 22_050);
+        assert!(up.windows(2).all(|w| w[1] >= w[0]), "a ramp stays a ramp");
+        assert_eq!(resample_linear(&ramp, 16_000, 16_000), ramp);
+        assert!(resample_linear(&[], 22_050, 48_000).is_empty());
+        let sound = Sound::join(&[0.0; 22_050], 22_050, &[0.0; 11_025]);
+        assert_eq!(sound.duration(), Duration::from_millis(1500));
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
 //! - [`timer`]: timers held by Hearth (pure: requests and the clock in, events out).
-//! - [`feedback`]: chimes on the speaker (wake, done, error); silent without one.
+//! - [`voice`]: answers spoken: text → audio in memory with espeak-ng.
+//! - [`feedback`]: the speaker: chimes (wake, done, error) and speech; silent without one.
 //! - [`wake`]: wake-word detection (openWakeWord models on tract), block by block.
 //! - [`privacy`]: memory locking, the privacy report and its checks, systemd notifications.
 //! - [`doctor`]: the checks behind `hearth doctor`, one per dependency, each with its fix.
@@ -47,4 +48,5 @@ pub mod pipeline;
 pub mod privacy;
 pub mod stt;
 pub mod timer;
+pub mod voice;
 pub mod wake;

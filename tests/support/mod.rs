@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod alsa;
+pub mod speaker;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -98,6 +98,18 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Speak text on the speaker, as answers are spoken (to try the voice).
+    Say {
+        /// Config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Language of the text: en, de, or another language espeak-ng speaks (default: [intent] language).
+        #[arg(long, value_parser = intent_language_arg)]
+        language: Option<hearth::intent::Language>,
+        /// The text (its words, or one quoted argument).
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
     /// Manage whisper models.
     Model {
         /// Model action.
@@ -311,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             transcribe(&files, &options, json)
         }
         Command::Model { action } => model_command(action),
+        Command::Say { config, language, text } => say(config.as_deref(), language, &text.join(" ")),
         Command::Bench { what: BenchCommand::Stt { serve: true, model, language, threads, .. } } => {
             bench::serve_stt(&model, language, threads, std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(ExitCode::SUCCESS)
@@ -420,6 +433,30 @@ fn transcribe(files: &[PathBuf], options: &SttOptions, json: bool) -> anyhow::Re
 
 /// `hearth devices`: the `[[entity]]` entries plus what Home Assistant MQTT discovery announces
 /// on the broker (retained configs), one line per entity.
+/// `hearth say`: speaks `text` on the `[feedback]` speaker and waits until it has been heard.
+fn say(config: Option<&Path>, language: Option<hearth::intent::Language>, text: &str) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(config)?;
+    let language = language.unwrap_or(settings.intent_language);
+    let speech = hearth::voice::Voice::from_settings(&settings.voice).speak(text, language)?;
+    let speaker = hearth::feedback::Feedback::open(&hearth::config::FeedbackSettings {
+        enabled: true,
+        device: settings.feedback.device.clone(),
+    });
+    if !speaker.is_audible() {
+        anyhow::bail!(
+            "no speaker to say it on (`[feedback] device = \"{}\"`); see the warning above, or run `hearth doctor`",
+            settings.feedback.device
+        );
+    }
+    let length = speech.duration();
+    speaker.say(&speech);
+    if !speaker.wait_quiet(length + std::time::Duration::from_secs(5)) {
+        anyhow::bail!("the speaker did not finish playing within {:.1} s", length.as_secs_f64() + 5.0);
+    }
+    eprintln!("said {:.1} s of speech ({})", length.as_secs_f64(), language.code());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn devices(config: Option<&Path>) -> anyhow::Result<ExitCode> {
     use std::time::Duration;
     let settings = Settings::load(config)?;
