@@ -18,6 +18,7 @@
 //! - [`mqtt`]: the broker connection (or the embedded broker), commands that survive outages,
 //!   subscriptions, and the satellite's own announcement and Microphone switch.
 //! - [`timer`]: timers held by Hearth (pure: requests and the clock in, events out).
+//! - [`answer`]: what Hearth says back: Home Assistant's response templates (and its own) rendered.
 //! - [`voice`]: answers spoken: text → audio in memory with espeak-ng.
 //! - [`feedback`]: the speaker: chimes (wake, done, error) and speech; silent without one.
 //! - [`wake`]: wake-word detection (openWakeWord models on tract), block by block.
@@ -34,6 +35,7 @@
 // unless the line says why the value is always there.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod answer;
 pub mod audio;
 pub mod config;
 pub mod doctor;

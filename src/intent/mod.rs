@@ -341,6 +341,11 @@ impl Recognizer {
         self
     }
 
+    /// The response templates of Home Assistant's data, by language code (none without the data).
+    pub fn responses(&self) -> Vec<(&str, &Value)> {
+        self.assist.iter().flat_map(|a| a.grammars().map(|g| (g.language.as_str(), &g.responses))).collect()
+    }
+
     /// The built-in sentences plus `[[intent.custom]]` from the config (custom sentences without
     /// a `language` are in `[intent] language`).
     pub fn from_settings(settings: &Settings) -> Result<Recognizer, IntentError> {

@@ -75,7 +75,12 @@ impl Assist {
         Ok(Assist { grammars, lists: std::sync::Mutex::new(None) })
     }
 
-    /// The grammar of one language, if loaded.
+    /// The grammar of every language loaded.
+    pub fn grammars(&self) -> impl Iterator<Item = &LanguageGrammar> {
+        self.grammars.values()
+    }
+
+    /// The compiled data of `language`, if loaded.
     pub fn grammar(&self, language: Language) -> Option<&LanguageGrammar> {
         self.grammars.get(&language)
     }
