@@ -38,6 +38,12 @@ pub struct SiteTopics {
     pub listening: String,
     /// Voice command events: `hearth/<site>/intent`.
     pub intent: String,
+    /// Timer events (started, finished, …; JSON, not retained): `hearth/<site>/timer`.
+    pub timer: String,
+    /// The timers there are (JSON list, retained): `hearth/<site>/timers`.
+    pub timers: String,
+    /// Text to speak (plain, or JSON `{"text", "language"}`): `hearth/<site>/say`.
+    pub say: String,
     /// Privacy diagnostics ([`crate::privacy::diagnostic_summary`], JSON, retained):
     /// `hearth/<site>/privacy`.
     pub privacy: String,
@@ -58,6 +64,9 @@ impl SiteTopics {
             mic_state: format!("{base}/mic/state"),
             listening: format!("{base}/listening"),
             intent: format!("{base}/intent"),
+            timer: format!("{base}/timer"),
+            timers: format!("{base}/timers"),
+            say: format!("{base}/say"),
             privacy: format!("{base}/privacy"),
             device_config: format!("{prefix}/device/{}/config", device_id(site)),
             ha_status: format!("{prefix}/status"),
@@ -149,6 +158,7 @@ pub fn intent_event_payload(
     slots: &Map<String, Value>,
     time: SystemTime,
     text: Option<&str>,
+    response: Option<&str>,
 ) -> String {
     let mut event = json!({
         "event_type": INTENT_EVENT_TYPE,
@@ -158,6 +168,9 @@ pub fn intent_event_payload(
     });
     if let Some(text) = text {
         event["text"] = Value::from(text);
+    }
+    if let Some(response) = response {
+        event["response"] = Value::from(response);
     }
     event.to_string()
 }
@@ -260,7 +273,7 @@ mod tests {
         slots.insert("name".into(), json!("Kitchen Light"));
         let time = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         let v: Value =
-            serde_json::from_str(&intent_event_payload("kitchen", "HassTurnOn", &slots, time, None)).unwrap();
+            serde_json::from_str(&intent_event_payload("kitchen", "HassTurnOn", &slots, time, None, None)).unwrap();
         assert_eq!(
             v,
             json!({
@@ -276,9 +289,11 @@ mod tests {
             &slots,
             time,
             Some("turn on the kitchen light"),
+            Some("Turned on the light"),
         ))
         .unwrap();
         assert_eq!(with_text["text"], "turn on the kitchen light");
+        assert_eq!(with_text["response"], "Turned on the light");
     }
 
     #[test]

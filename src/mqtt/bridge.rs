@@ -265,6 +265,8 @@ enum Request {
     Listening(bool),
     /// Update the Privacy diagnostic sensor (JSON, no speech content).
     Privacy(String),
+    /// Update the retained timer list (JSON).
+    Timers(String),
     /// Shut down.
     Shutdown,
 }
@@ -370,6 +372,7 @@ impl MqttBridge {
             assume_on_at: Some(now + options.restore_timeout),
             listening: false,
             privacy: None,
+            timers: None,
             link_tx,
             last_error: None,
             options,
@@ -429,8 +432,15 @@ impl MqttBridge {
 
     /// Publishes a recognised intent as a "Voice command" event on `hearth/<site>/intent`;
     /// `text` only if the retention policy allows it.
-    pub fn publish_intent_event(&self, intent: &str, slots: &Map<String, Value>, text: Option<&str>) -> Delivery {
-        let payload = announce::intent_event_payload(&self.topics.site, intent, slots, SystemTime::now(), text);
+    pub fn publish_intent_event(
+        &self,
+        intent: &str,
+        slots: &Map<String, Value>,
+        text: Option<&str>,
+        response: Option<&str>,
+    ) -> Delivery {
+        let payload =
+            announce::intent_event_payload(&self.topics.site, intent, slots, SystemTime::now(), text, response);
         self.publish(self.topics.intent.clone(), payload)
     }
 
@@ -536,6 +546,14 @@ impl MqttBridge {
     pub fn set_privacy(&self, summary: &serde_json::Value) {
         if self.requests.try_send(Request::Privacy(summary.to_string())).is_err() {
             tracing::debug!("privacy state not sent: bridge stopped or busy");
+        }
+    }
+
+    /// Sets the retained timer list on `hearth/<site>/timers` (published again on every
+    /// connection, like the Privacy sensor).
+    pub fn set_timers(&self, list: &serde_json::Value) {
+        if self.requests.try_send(Request::Timers(list.to_string())).is_err() {
+            tracing::debug!("timer list not sent: bridge stopped or busy");
         }
     }
 
@@ -647,6 +665,8 @@ struct Bridge {
     listening: bool,
     /// The Privacy sensor's state (retained; sent again with every announcement).
     privacy: Option<String>,
+    /// The last timer list, published retained on every connection.
+    timers: Option<String>,
     /// Publishes the connection state to handles.
     link_tx: watch::Sender<LinkState>,
     /// The last connection error, to log repeated failures quietly.
@@ -754,6 +774,11 @@ impl Bridge {
             Request::Privacy(summary) => {
                 self.privacy = Some(summary);
                 self.publish_privacy();
+                self.publish_timers();
+            }
+            Request::Timers(list) => {
+                self.timers = Some(list);
+                self.publish_timers();
             }
             Request::Shutdown => {}
         }
@@ -980,6 +1005,12 @@ impl Bridge {
     fn publish_mic_state(&mut self) {
         if let Some(payload) = self.mic.payload() {
             self.publish_internal(&self.topics.mic_state.clone(), payload, true);
+        }
+    }
+
+    fn publish_timers(&mut self) {
+        if let Some(list) = self.timers.clone() {
+            self.publish_internal(&self.topics.timers.clone(), &list, true);
         }
     }
 

@@ -7,10 +7,14 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroize;
 
+use crate::answer::Answers;
 use crate::config::TranscriptPolicy;
 use crate::home::EntityRegistry;
-use crate::intent::{Context, Language, Recognizer};
+use crate::intent::{Context, IntentMatch, Language, Recognizer};
 use crate::mqtt::MqttBridge;
+use crate::timer::TimerRequest;
+
+use super::timers::{TimerService, is_stop};
 
 use super::session::{execute, shared_text};
 
@@ -113,7 +117,13 @@ pub enum Handled {
         failed: usize,
         /// Why some targets were refused (a guarded action), if any.
         refused: Option<String>,
+        /// What to say back (rendered from the response templates), if anything.
+        answer: Option<String>,
+        /// The language it was understood in.
+        language: Language,
     },
+    /// A ringing timer was told to stop.
+    StoppedRinging,
 }
 
 /// Recognises and publishes. Shared by the handler thread; the registry is updated live by the
@@ -133,6 +143,10 @@ pub struct Actor {
     pub policy: TranscriptPolicy,
     /// The wake word's words, removed from the start of transcripts.
     pub wake: Vec<String>,
+    /// Response templates.
+    pub answers: Arc<Answers>,
+    /// The timers.
+    pub timers: Arc<TimerService>,
 }
 
 impl Actor {
@@ -154,6 +168,10 @@ impl Actor {
         }
         let context = Context { language: language.unwrap_or(self.context.language), area: self.context.area.clone() };
         let readings = readings(text, &self.wake);
+        if self.timers.ringing() && readings.iter().any(|r| is_stop(r)) {
+            self.timers.stop_ringing();
+            return Handled::StoppedRinging;
+        }
         let matched = {
             let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
             readings.iter().find_map(|r| self.recognizer.recognize(r, &registry, &context).map(|m| (m, *r)))
@@ -164,13 +182,49 @@ impl Actor {
             }
             return Handled::NotUnderstood;
         };
-        let settled = execute(&self.bridge, &self.runtime, &m, shared_text(self.policy, command));
+        let language = context.language;
+        let answer = match TimerRequest::from_intent(&m.name, &m.slots) {
+            Some(request) => {
+                let outcome = self.timers.apply(&request, crate::answer::slots_json(&m.slots), language);
+                match outcome.error {
+                    Some(key) => self.answers.error(language, key, &outcome.context),
+                    None => self.answers.intent(language, &m.name, m.response.as_deref(), &outcome.context),
+                }
+            }
+            None => self.answer(&m, language),
+        };
+        let settled = execute(&self.bridge, &self.runtime, &m, shared_text(self.policy, command), answer.as_deref());
+        let answer = if settled.failed > 0 {
+            self.answers.error(language, "device_failed", &serde_json::json!({}))
+        } else {
+            answer
+        };
         Handled::Done {
             intent: m.name.clone(),
             published: settled.published,
             failed: settled.failed,
             refused: m.refused.clone(),
+            answer,
+            language,
         }
+    }
+
+    /// The answer to a device intent: Home Assistant's template for the match, with the first
+    /// device as `state`. A question about a state Hearth has not heard yet says so.
+    fn answer(&self, m: &IntentMatch, language: Language) -> Option<String> {
+        let registry = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        let states: Vec<serde_json::Value> =
+            m.targets.iter().filter_map(|id| registry.get(id)).map(|e| crate::answer::state_json(e, None)).collect();
+        if matches!(m.name.as_str(), "HassGetState" | "HassClimateGetTemperature") {
+            let name = states.first().and_then(|s| s["name"].as_str()).unwrap_or_default();
+            return self.answers.error(language, "no_state", &serde_json::json!({ "name": name }));
+        }
+        let context = serde_json::json!({
+            "slots": crate::answer::slots_json(&m.slots),
+            "state": states.first().cloned().unwrap_or_default(),
+            "query": { "matched": states, "unmatched": [] },
+        });
+        self.answers.intent(language, &m.name, m.response.as_deref(), &context)
     }
 }
 

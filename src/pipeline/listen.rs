@@ -159,6 +159,8 @@ pub struct Listener<W: WakeWord> {
     position: u64,
     /// Samples after a wake that the endpointer ignores (our own chime heard by the microphone).
     echo: usize,
+    /// Blocks were held back ([`Listener::hold`]): the wake word starts afresh.
+    held: bool,
 }
 
 impl<W: WakeWord> Listener<W> {
@@ -172,7 +174,35 @@ impl<W: WakeWord> Listener<W> {
             state: State::Waiting,
             position: 0,
             echo,
+            held: false,
         }
+    }
+
+    /// A block the microphone heard while Hearth's own speaker played (an answer, a ring): it
+    /// goes to no detector, so Hearth never wakes on its own voice. While a command is being
+    /// captured it is taken as usual (the wake chime's echo is the endpointer's business).
+    pub fn hold(&mut self, block: &[f32]) -> Heard {
+        if self.capturing() {
+            return self.push(block);
+        }
+        self.position += block.len() as u64;
+        self.held = true;
+        Heard::Nothing
+    }
+
+    /// Starts capturing a command now, without the wake word (a ringing timer listens for
+    /// "stop"). False when a command is being captured already.
+    pub fn listen_now(&mut self) -> bool {
+        if self.capturing() {
+            return false;
+        }
+        self.endpointer.start();
+        self.state = State::Capturing {
+            clip: Samples::with_capacity(samples_in(Duration::from_secs(4))),
+            pre: 0,
+            woke_at: self.position,
+        };
+        true
     }
 
     /// True while a command is being captured.
@@ -191,6 +221,9 @@ impl<W: WakeWord> Listener<W> {
         self.position += block.len() as u64;
         match &mut self.state {
             State::Waiting => {
+                if std::mem::take(&mut self.held) {
+                    self.wake.reset();
+                }
                 self.pre_roll.push(block);
                 self.endpointer.observe_background(block);
                 let Some(score) = self.wake.process(block) else { return Heard::Nothing };

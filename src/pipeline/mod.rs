@@ -24,6 +24,7 @@
 pub mod act;
 pub mod listen;
 pub mod session;
+pub mod timers;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -37,14 +38,16 @@ use anyhow::Context as _;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
+use crate::answer::Answers;
 use crate::audio::{BLOCK_SAMPLES, RawS16leSource, Samples, Source, WavSource};
-use crate::config::{ConfigError, Settings, SttLanguage};
+use crate::config::{AnswerMode, ConfigError, Settings, SttLanguage};
 use crate::endpoint::{EndpointOptions, Endpointer};
 use crate::feedback::{Feedback, Tone};
 use crate::home::{DiscoveredTopics, EntityRegistry, parse_discovery};
 use crate::intent::{Context, Language, Recognizer};
 use crate::mqtt::{DISCOVERY_LIMIT, DISCOVERY_QUIET, MicState, MqttBridge, MqttError};
 use crate::stt::{Decoding, Pending, SttOptions, SttWorker, Transcriber};
+use crate::voice::Voice;
 use crate::wake::{WakeDetector, WakeOptions};
 
 use act::{Actor, Handled, Latency};
@@ -330,6 +333,26 @@ impl Assistant {
 
         let output = Arc::new(Feedback::open(&settings.feedback));
         let worker = SttWorker::spawn(transcriber)?;
+        let answers = Arc::new(Answers::new(recognizer.responses()));
+        let timers = Arc::new(timers::TimerService::new(bridge.clone(), settings.voice.ring_limit));
+        let voice = (settings.voice.answers == AnswerMode::Speak).then(|| Voice::from_settings(&settings.voice));
+        let respond = Respond {
+            feedback: output.clone(),
+            voice: voice.clone(),
+            mode: settings.voice.answers,
+            answers: answers.clone(),
+        };
+        let ringer_stop = Arc::new(AtomicBool::new(false));
+        let ringer = {
+            let (timers, output, answers, stop) =
+                (timers.clone(), output.clone(), answers.clone(), ringer_stop.clone());
+            let language = settings.intent_language;
+            std::thread::Builder::new()
+                .name("ringer".into())
+                .spawn(move || timers.run_ringer(&stop, &output, voice.as_ref(), &answers, language))
+                .context("starting the timer thread")?
+        };
+        let ring = timers.ring.clone();
         let actor = Actor {
             recognizer,
             registry,
@@ -338,15 +361,16 @@ impl Assistant {
             runtime: session.handle().clone(),
             policy: settings.privacy.transcripts,
             wake: act::wake_words(&settings.wake.model),
+            answers,
+            timers,
         };
         let auto_language = settings.stt.language == SttLanguage::Auto;
         let (jobs_tx, jobs_rx) = sync_channel::<Job>(JOB_CAPACITY);
         let (handled_tx, handled_rx) = sync_channel::<()>(JOB_CAPACITY);
         let handler = {
-            let output = output.clone();
             std::thread::Builder::new()
                 .name("handler".into())
-                .spawn(move || handle_jobs(jobs_rx, &actor, &output, auto_language, &handled_tx))
+                .spawn(move || handle_jobs(jobs_rx, &actor, &respond, auto_language, &handled_tx))
                 .context("starting the handler thread")?
         };
 
@@ -367,7 +391,51 @@ impl Assistant {
             handled: handled_rx,
             handler,
             live,
+            ringer: Some((ringer, ringer_stop)),
+            ring,
         })
+    }
+}
+
+/// How the handler answers: tones, speech, or nothing after the command (`[voice] answers`).
+struct Respond {
+    /// The speaker.
+    feedback: Arc<Feedback>,
+    /// The voice, when answers are spoken.
+    voice: Option<Voice>,
+    /// `[voice] answers`.
+    mode: AnswerMode,
+    /// Response templates.
+    answers: Arc<Answers>,
+}
+
+impl Respond {
+    /// Answers with `text` in `language` when answers are spoken and there is something to say
+    /// (and the voice works); otherwise with `tone`. Returns true when something was spoken.
+    fn answer(&self, text: Option<&str>, language: Language, tone: Tone) -> bool {
+        match self.mode {
+            AnswerMode::Off => return false,
+            AnswerMode::Chime => {}
+            AnswerMode::Speak => {
+                if let (Some(voice), Some(text)) = (&self.voice, text.filter(|t| !t.trim().is_empty())) {
+                    match voice.speak(text, language) {
+                        Ok(speech) => {
+                            self.feedback.say(&speech);
+                            return true;
+                        }
+                        Err(e) => tracing::warn!("the answer is not spoken: {e}"),
+                    }
+                }
+            }
+        }
+        self.feedback.play(tone);
+        false
+    }
+
+    /// The error answer `key`, spoken or as the error tone.
+    fn error(&self, key: &str, language: Language) {
+        let text = self.answers.error(language, key, &serde_json::json!({}));
+        self.answer(text.as_deref(), language, Tone::Error);
     }
 }
 
@@ -399,6 +467,10 @@ pub struct Running {
     handler: std::thread::JoinHandle<Outcomes>,
     /// Microphone (never wait on the STT worker) or file/stdin (wait for room).
     live: bool,
+    /// The timer thread and its stop flag.
+    ringer: Option<(std::thread::JoinHandle<()>, Arc<AtomicBool>)>,
+    /// Shared with the timer thread: listen for "stop" without the wake word.
+    ring: Arc<timers::Ring>,
 }
 
 impl Running {
@@ -418,6 +490,7 @@ impl Running {
             live: self.live,
             gain: self.settings.audio.gain,
             listened: Listened::default(),
+            ring: &self.ring,
         };
         tracing::info!(input = %source.describe(), wake = %self.settings.wake.model, "listening");
         crate::privacy::notify_ready();
@@ -433,6 +506,10 @@ impl Running {
         crate::privacy::notify_stopping();
         self.jobs = None;
         let outcomes = join_thread("handler", self.handler);
+        if let Some((ringer, stop)) = self.ringer.take() {
+            stop.store(true, Ordering::Release);
+            join_thread("ringer", ringer)?;
+        }
         drop(self.worker);
         self.session.bridge().set_listening(false);
         self.session.shutdown();
@@ -551,6 +628,8 @@ struct Dsp<'a> {
     gain: f32,
     /// Counters.
     listened: Listened,
+    /// A ringing timer listens for "stop".
+    ring: &'a timers::Ring,
 }
 
 impl Dsp<'_> {
@@ -630,7 +709,14 @@ impl Dsp<'_> {
             if !mic.borrow().capturing() {
                 continue;
             }
-            let heard = listener.push(&block);
+            if self.live && self.ring.ear.swap(false, Ordering::AcqRel) && listener.listen_now() {
+                // A timer rings: one utterance without the wake word, for "stop".
+                self.ring.hearing.store(true, Ordering::Release);
+                self.bridge.set_listening(true);
+            }
+            // Hearth's own voice is not listened to (no wake on its own answers).
+            let heard =
+                if self.live && self.output.sounding(ECHO) { listener.hold(&block) } else { listener.push(&block) };
             self.on_heard(heard)?;
             if n < block.len() {
                 break;
@@ -663,6 +749,7 @@ impl Dsp<'_> {
                 self.output.play(Tone::Wake);
             }
             Heard::NoSpeech => {
+                self.ring.hearing.store(false, Ordering::Release);
                 self.listened.no_speech += 1;
                 tracing::info!("nothing said after the wake word");
                 self.bridge.set_listening(false);
@@ -719,7 +806,7 @@ impl Dsp<'_> {
 fn handle_jobs(
     jobs: Receiver<Job>,
     actor: &Actor,
-    feedback: &Feedback,
+    feedback: &Respond,
     auto_language: bool,
     handled: &SyncSender<()>,
 ) -> Outcomes {
@@ -729,13 +816,16 @@ fn handle_jobs(
         // Proof that a dead handler stops `hearth run` with an error (tests/run.rs).
         assert!(!fail, "{FAILPOINT}=handler-panic");
         handle_job(job, actor, feedback, auto_language, &mut outcomes);
+        // A capture without the wake word (for a ringing timer's "stop") has been handled.
+        actor.timers.ring.hearing.store(false, Ordering::Release);
         let _ = handled.try_send(());
     }
     outcomes
 }
 
 /// One command: transcript → intent → MQTT → tone.
-fn handle_job(job: Job, actor: &Actor, feedback: &Feedback, auto_language: bool, outcomes: &mut Outcomes) {
+fn handle_job(job: Job, actor: &Actor, respond: &Respond, auto_language: bool, outcomes: &mut Outcomes) {
+    let feedback = &respond.feedback;
     {
         let transcript = match job.pending.wait() {
             Ok(t) => t,
@@ -759,20 +849,28 @@ fn handle_job(job: Job, actor: &Actor, feedback: &Feedback, auto_language: bool,
             Handled::NotUnderstood => {
                 outcomes.not_understood += 1;
                 tracing::info!(stt_ms = transcript.stt_ms, "no sentence matches the command");
-                feedback.play(Tone::Error);
+                if actor.timers.ring.hearing.load(Ordering::Acquire) {
+                    // Not "stop" while a timer rings: the ring goes on, no lecture.
+                    return;
+                }
+                respond.error("no_intent", language.unwrap_or(actor.context.language));
             }
-            Handled::Done { intent, published, failed, refused } => {
+            Handled::StoppedRinging => {
+                outcomes.done += 1;
+                tracing::info!("the ringing timer was stopped");
+            }
+            Handled::Done { intent, published, failed, refused, answer, language } => {
                 if let Some(why) = &refused {
                     tracing::warn!(%intent, "refused: {}", crate::home::Escaped(why));
                 }
+                let tone = if failed > 0 || refused.is_some() { Tone::Error } else { Tone::Done };
                 if failed > 0 {
                     outcomes.failed += 1;
-                    feedback.play(Tone::Error);
                 } else {
                     outcomes.done += 1;
                     outcomes.latencies.push(latency);
-                    feedback.play(if refused.is_some() { Tone::Error } else { Tone::Done });
                 }
+                let spoken = respond.answer(answer.as_deref(), language, tone);
                 tracing::info!(
                     %intent,
                     published,
@@ -781,6 +879,7 @@ fn handle_job(job: Job, actor: &Actor, feedback: &Feedback, auto_language: bool,
                     silence_ms = latency.silence.as_millis() as u64,
                     stt_ms = latency.stt.as_millis() as u64,
                     after_decision_ms = latency.after_decision.as_millis() as u64,
+                    spoken,
                     "command handled"
                 );
             }

@@ -97,7 +97,7 @@ impl Session {
     /// Publishes a match's commands and its intent event and waits for the acknowledgements;
     /// see [`execute`].
     pub fn execute(&self, m: &IntentMatch, text: Option<&str>) -> Settled {
-        execute(&self.bridge, self.runtime.handle(), m, text)
+        execute(&self.bridge, self.runtime.handle(), m, text, None)
     }
 
     /// Stops the bridge cleanly: `offline` published, DISCONNECT sent.
@@ -111,9 +111,16 @@ pub fn shared_text(policy: TranscriptPolicy, text: &str) -> Option<&str> {
     (policy != TranscriptPolicy::Discard).then_some(text)
 }
 
-/// Publishes a match's commands, then its intent event (with `text` if given), and blocks the
-/// calling thread (not a runtime thread) until the broker has settled every one.
-pub fn execute(bridge: &MqttBridge, runtime: &tokio::runtime::Handle, m: &IntentMatch, text: Option<&str>) -> Settled {
+/// Publishes a match's commands, then its intent event (with `text` and the spoken `response`
+/// if given), and blocks the calling thread (not a runtime thread) until the broker has settled
+/// every one.
+pub fn execute(
+    bridge: &MqttBridge,
+    runtime: &tokio::runtime::Handle,
+    m: &IntentMatch,
+    text: Option<&str>,
+    response: Option<&str>,
+) -> Settled {
     let mut deliveries: Vec<(String, Delivery)> = m
         .actions
         .iter()
@@ -126,7 +133,7 @@ pub fn execute(bridge: &MqttBridge, runtime: &tokio::runtime::Handle, m: &Intent
         .collect();
     let intent = m.intent_json();
     let slots = intent.get("slots").and_then(|s| s.as_object()).cloned().unwrap_or_default();
-    deliveries.push((bridge.topics().intent.clone(), bridge.publish_intent_event(&m.name, &slots, text)));
+    deliveries.push((bridge.topics().intent.clone(), bridge.publish_intent_event(&m.name, &slots, text, response)));
     runtime.block_on(settle(deliveries))
 }
 
