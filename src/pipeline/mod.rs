@@ -417,7 +417,8 @@ impl Respond {
             AnswerMode::Off => return false,
             AnswerMode::Chime => {}
             AnswerMode::Speak => {
-                if let (Some(voice), Some(text)) = (&self.voice, text.filter(|t| !t.trim().is_empty())) {
+                let text = text.filter(|t| !t.trim().is_empty() && self.feedback.is_audible());
+                if let (Some(voice), Some(text)) = (&self.voice, text) {
                     match voice.speak(text, language) {
                         Ok(speech) => {
                             self.feedback.say(&speech);

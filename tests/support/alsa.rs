@@ -188,6 +188,16 @@ impl FakeMic {
         }
     }
 
+    /// Adds the fake speaker's device to this configuration, so one child captures from the
+    /// microphone and plays on the speaker. (Call again after [`unplug`](Self::unplug) or
+    /// [`replug`](Self::replug), which rewrite the configuration without it.)
+    pub fn add_speaker(&self, speaker: &super::speaker::FakeSpeaker) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let tmp = self.config.with_extension("tmp");
+        std::fs::write(&tmp, format!("{text}{}", speaker.alsa_config())).unwrap();
+        std::fs::rename(&tmp, &self.config).unwrap();
+    }
+
     /// The ALSA device name to capture from ([`DEVICE`]; `default` works too).
     pub fn device(&self) -> &'static str {
         DEVICE
