@@ -1,7 +1,8 @@
 //! Hearth answers, for real: the fake microphone (tests/support/alsa.rs) speaks to `hearth run`,
 //! the fake speaker (tests/support/speaker.rs) hears what it plays, and a real mosquitto sees the
 //! timer events. A 2-second timer is started by voice, is answered, rings, and stops on a
-//! spoken "stop" said without the wake word.
+//! spoken "stop" said without the wake word; then an announcement on `hearth/<site>/say` is
+//! played.
 
 #[path = "support/mosquitto.rs"]
 mod mosquitto;
@@ -122,6 +123,15 @@ async fn a_spoken_timer_is_answered_rings_and_stops_on_stop_without_the_wake_wor
     let rings_then = fake_speaker.sounds().len();
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(fake_speaker.sounds().len(), rings_then, "it rang on after stop");
+
+    // An announcement from an automation is spoken.
+    observer.publish("hearth/kitchen/say", r#"{"text": "The washing machine is done", "language": "en"}"#, false).await;
+    let sounds = fake_speaker.wait_sounds(rings_then + 1, Duration::from_secs(10));
+    if sounds.len() <= rings_then {
+        fail(&mut child, &lines, "the announcement was not played")
+    }
+    let said = speaker::secs(&sounds[rings_then]);
+    assert!((1.0..4.0).contains(&said), "the announcement lasted {said:.2} s");
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());

@@ -22,6 +22,7 @@
 //! the way.
 
 pub mod act;
+pub mod announce;
 pub mod listen;
 pub mod session;
 pub mod timers;
@@ -353,6 +354,14 @@ impl Assistant {
                 .context("starting the timer thread")?
         };
         let ring = timers.ring.clone();
+        if let Some(voice) = respond.voice.clone() {
+            session.handle().spawn(announce::speak_announcements(
+                bridge.clone(),
+                voice,
+                output.clone(),
+                settings.intent_language,
+            ));
+        }
         let actor = Actor {
             recognizer,
             registry,
