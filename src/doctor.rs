@@ -85,6 +85,7 @@ pub fn run(config: Option<&Path>, mut report: impl FnMut(&CheckResult)) -> Vec<C
     push(check_wake_models(&settings.wake), &mut results);
     push(check_microphone(&settings.audio), &mut results);
     push(check_speaker(&settings.feedback), &mut results);
+    push(check_voice(&settings.voice), &mut results);
     push(check_broker(&settings), &mut results);
     results
 }
@@ -371,6 +372,22 @@ pub fn check_speaker(feedback: &FeedbackSettings) -> CheckResult {
             e.to_string(),
             "connect a speaker and set [feedback] device to one of the listed devices, \
              or set [feedback] enabled = false to run without chimes",
+        ),
+    }
+}
+
+/// With `[voice] answers = "speak"`, espeak-ng speaks English and German (in memory).
+pub fn check_voice(voice: &crate::config::VoiceSettings) -> CheckResult {
+    const NAME: &str = "voice";
+    if voice.answers != crate::config::AnswerMode::Speak {
+        return CheckResult::pass(NAME, "answers are not spoken ([voice] answers is not \"speak\")");
+    }
+    match crate::voice::Voice::from_settings(voice).check() {
+        Ok(detail) => CheckResult::pass(NAME, detail),
+        Err(e) => CheckResult::fail(
+            NAME,
+            e.to_string(),
+            "install espeak-ng (`sudo apt-get install espeak-ng`) or set [voice] answers = \"chime\"",
         ),
     }
 }

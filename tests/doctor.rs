@@ -302,7 +302,7 @@ fn doctor_command_prints_every_check_and_exits_1_on_a_problem() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let lines: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("      fix: ")).collect();
-    let names = ["config", "speech-to-text model", "wake-word models", "microphone", "speaker", "broker"];
+    let names = ["config", "speech-to-text model", "wake-word models", "microphone", "speaker", "voice", "broker"];
     assert_eq!(lines.len(), names.len(), "{stdout}");
     for (line, name) in lines.iter().zip(names) {
         let expected = if name == "microphone" { "FAIL" } else { "ok  " };

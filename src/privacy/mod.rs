@@ -210,6 +210,10 @@ fn kept(privacy: &PrivacySettings, system: &SystemView) -> Vec<String> {
              overwritten with zeros as soon as its command is transcribed or discarded."
         ),
         transcripts,
+        "Answers: what Hearth says back (and announcements from hearth/<site>/say) is rendered, spoken and \
+         played in memory; the text is sent only in the intent event on MQTT, the audio never leaves the \
+         speaker, and neither is ever written to disk or to the default log."
+            .to_owned(),
         "Logs: at the default level they never contain what was said, only timings, scores and errors.".to_owned(),
         format!(
             "Files: the service may write only to its state directory {} ({}); it never holds audio (checked below).",
@@ -557,6 +561,7 @@ mod tests {
         let r = build_report(&settings(""), &shell_system(), &clean_scan());
         let text = r.render();
         assert!(text.contains("Audio: never written to disk"), "{text}");
+        assert!(text.contains("Answers: what Hearth says back"), "{text}");
         assert!(text.contains("at most 2 s"), "{text}");
         assert!(text.contains("Transcripts: not kept"), "{text}");
         assert!(text.contains("embedded MQTT broker Hearth starts on 127.0.0.1:1883"), "{text}");
