@@ -197,7 +197,9 @@ impl TimerService {
                 self.ring.ear.store(false, Ordering::Release);
             }
             let busy = self.ring.hearing.load(Ordering::Acquire) || output.sounding(RING_ECHO);
-            if ringing && !busy && now >= next_ring && !self.ring.ear.load(Ordering::Acquire) {
+            // Without a speaker there is no ring to hear and no pause to say "stop" in: the
+            // events still go out, and the ring limit ends the ringing.
+            if ringing && output.is_audible() && !busy && now >= next_ring && !self.ring.ear.load(Ordering::Acquire) {
                 let name = names.into_iter().flatten().next();
                 let text = answers.error(language, "timer_finished", &json!({ "name": name })).unwrap_or_default();
                 output.queue(ring_sound(voice, &text, language));
