@@ -13,8 +13,11 @@
 //! - **Handler thread**: waits for each transcript, recognises the intent, publishes through
 //!   the bridge and waits for the acknowledgements, plays the done or error tone. Queue of
 //!   [`JOB_CAPACITY`] commands.
-//! - **tokio runtime** (one worker): the MQTT bridge, the live discovery follower and the
-//!   signal handler.
+//! - **Ringer thread** ([`timers::TimerService::run_ringer`]): ticks the timers, publishes their
+//!   events, rings finished ones and then asks the DSP thread for one utterance without the wake
+//!   word ("stop").
+//! - **tokio runtime** (one worker): the MQTT bridge, the live discovery follower, the signal
+//!   handler and the announcements on `hearth/<site>/say`.
 //!
 //! Shutdown: SIGTERM or SIGINT (or the end of a file) stops the DSP loop; the command being
 //! captured is finished, queued commands are transcribed and published, then the bridge
@@ -450,8 +453,8 @@ impl Respond {
 }
 
 /// The assistant while it runs: every context of the module documentation, owned here, and
-/// stopped in order by [`Running::shutdown`]. New outputs (speech) belong beside `output`; new
-/// tasks (timers) are spawned on the session's runtime beside the discovery follower.
+/// stopped in order by [`Running::shutdown`]. The speaker (`output`) carries tones and speech;
+/// the ringer thread rings timers; announcements are a task on the session's runtime.
 pub struct Running {
     /// The validated config (the microphone is reopened from it after a mute).
     settings: Settings,
@@ -880,6 +883,8 @@ fn handle_job(job: Job, actor: &Actor, respond: &Respond, auto_language: bool, o
                     outcomes.done += 1;
                     outcomes.latencies.push(latency);
                 }
+                // A refused action is not answered as if it had been done: the error tone.
+                let answer = if refused.is_some() && failed == 0 { None } else { answer };
                 let spoken = respond.answer(answer.as_deref(), language, tone);
                 tracing::info!(
                     %intent,
