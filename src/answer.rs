@@ -28,6 +28,27 @@ const OWN: [(Language, &str); 2] = [
     (Language::De, include_str!("../sentences/de/responses.yaml")),
 ];
 
+/// The intents Hearth carries out and answers (its own sentences' and the timers').
+pub const ANSWERED: [&str; 17] = [
+    "HassTurnOn",
+    "HassTurnOff",
+    "HassLightSet",
+    "HassSetPosition",
+    "HassStopMoving",
+    "HassFanSetSpeed",
+    "HassClimateSetTemperature",
+    "HassClimateGetTemperature",
+    "HassGetState",
+    "HassStartTimer",
+    "HassCancelTimer",
+    "HassCancelAllTimers",
+    "HassPauseTimer",
+    "HassUnpauseTimer",
+    "HassIncreaseTimer",
+    "HassDecreaseTimer",
+    "HassTimerStatus",
+];
+
 /// Where a template comes from, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -315,25 +336,7 @@ mod tests {
                 {"name": "", "left_text": duration_text(60, language), "is_active": false},
             ], "canceled": 2, "duration_text": duration_text(300, language), "name": "pizza",
                "temperature": "21.5"}, "state": {"name": "Hall", "state_with_unit": "21.5 °C", "domain": "light"}});
-            for intent in [
-                "HassTurnOn",
-                "HassTurnOff",
-                "HassLightSet",
-                "HassSetPosition",
-                "HassStopMoving",
-                "HassFanSetSpeed",
-                "HassClimateSetTemperature",
-                "HassClimateGetTemperature",
-                "HassGetState",
-                "HassStartTimer",
-                "HassCancelTimer",
-                "HassCancelAllTimers",
-                "HassPauseTimer",
-                "HassUnpauseTimer",
-                "HassIncreaseTimer",
-                "HassDecreaseTimer",
-                "HassTimerStatus",
-            ] {
+            for intent in ANSWERED {
                 let text = answers.intent(language, intent, None, &timers);
                 assert!(text.as_ref().is_some_and(|t| !t.is_empty()), "{language:?} {intent}: {text:?}");
             }

@@ -30,26 +30,6 @@ fn context() -> serde_json::Value {
     })
 }
 
-const INTENTS: [&str; 17] = [
-    "HassTurnOn",
-    "HassTurnOff",
-    "HassLightSet",
-    "HassSetPosition",
-    "HassStopMoving",
-    "HassFanSetSpeed",
-    "HassClimateSetTemperature",
-    "HassClimateGetTemperature",
-    "HassGetState",
-    "HassStartTimer",
-    "HassCancelTimer",
-    "HassCancelAllTimers",
-    "HassPauseTimer",
-    "HassUnpauseTimer",
-    "HassIncreaseTimer",
-    "HassDecreaseTimer",
-    "HassTimerStatus",
-];
-
 #[test]
 #[ignore = "needs the test environment (Home Assistant's intents data): run scripts/test"]
 fn every_response_of_hearths_intents_renders() {
@@ -60,7 +40,7 @@ fn every_response_of_hearths_intents_renders() {
     let (mut total, mut rendered) = (0, 0);
     for language in [Language::En, Language::De] {
         let responses = &assist.grammar(language).unwrap().responses;
-        for intent in INTENTS {
+        for intent in hearth::answer::ANSWERED {
             for key in responses["intents"][intent].as_object().into_iter().flatten().map(|(k, _)| k) {
                 total += 1;
                 match answers.intent(language, intent, Some(key), &ctx) {

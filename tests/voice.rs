@@ -55,24 +55,18 @@ fn say_speaks_english_and_german_on_the_speaker() {
 fn say_without_a_speaker_or_voice_names_the_fix() {
     let dir = support::tempdir();
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[feedback]\ndevice = \"no-such-speaker\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["say", "--config"])
-        .arg(&config)
-        .arg("hello")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("no-such-speaker") && stderr.contains("hearth doctor"), "{stderr}");
-    std::fs::write(&config, "[voice]\nespeak = \"/nonexistent/espeak-ng\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(["say", "--config"])
-        .arg(&config)
-        .arg("hello")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("apt-get install espeak-ng"), "{stderr}");
+    let fails_with = |config_text: &str, needles: &[&str]| {
+        std::fs::write(&config, config_text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .args(["say", "--config"])
+            .arg(&config)
+            .arg("hello")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(needles.iter().all(|n| stderr.contains(n)), "{stderr}");
+    };
+    fails_with("[feedback]\ndevice = \"no-such-speaker\"\n", &["no-such-speaker", "hearth doctor"]);
+    fails_with("[voice]\nespeak = \"/nonexistent/espeak-ng\"\n", &["apt-get install espeak-ng"]);
 }
