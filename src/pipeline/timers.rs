@@ -131,7 +131,9 @@ impl TimerService {
                     TimerError::TooMany => ("too_many_timers", ""),
                     TimerError::Already(state) => ("timer_already", *state),
                 };
-                tracing::info!("timer request not carried out: {e}");
+                // The reason may hold a timer's name as said: not at the default level.
+                tracing::info!(reason = key, "timer request not carried out");
+                tracing::debug!("timer request not carried out: {e}");
                 TimerAnswer { error: Some(key), context: json!({ "slots": slots, "state": state }) }
             }
         }
