@@ -61,13 +61,11 @@ enum Origin {
 /// Every response template, compiled.
 pub struct Answers {
     env: Environment<'static>,
-    /// Template names present, for lookups without rendering.
-    names: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for Answers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Answers").field("templates", &self.names.len()).finish()
+        f.debug_struct("Answers").field("templates", &self.len()).finish()
     }
 }
 
@@ -121,7 +119,7 @@ impl Answers {
         // A template that loops forever (none of the data's does) must not hang the handler.
         env.set_fuel(Some(200_000));
         env.add_function("state_attr", state_attr);
-        let mut answers = Answers { env, names: Default::default() };
+        let mut answers = Answers { env };
         for (language, responses) in data {
             answers.add(Origin::Data, language, responses);
         }
@@ -140,11 +138,8 @@ impl Answers {
         let mut add = |group: &str, key: &str, template: &Value| {
             let Some(template) = template.as_str() else { return };
             let name = name(origin, language, group, key);
-            match self.env.add_template_owned(name.clone(), drop_block_colons(template)) {
-                Ok(()) => {
-                    self.names.insert(name);
-                }
-                Err(e) => tracing::debug!(template = %name, "response template skipped: {e}"),
+            if let Err(e) = self.env.add_template_owned(name.clone(), drop_block_colons(template)) {
+                tracing::debug!(template = %name, "response template skipped: {e}");
             }
         };
         for (intent, keys) in responses.pointer("/intents").and_then(Value::as_object).into_iter().flatten() {
@@ -159,12 +154,12 @@ impl Answers {
 
     /// Number of templates compiled.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.env.templates().count()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.env.templates().next().is_none()
     }
 
     /// The answer to `intent` in `language`: the data's template `key` (Home Assistant's choice
@@ -186,9 +181,10 @@ impl Answers {
 
     fn first(&self, candidates: impl Iterator<Item = String>, context: &Value) -> Option<String> {
         let context = Jinja::from_serialize(context);
-        for name in candidates.filter(|n| self.names.contains(n)) {
-            let rendered = self.env.get_template(&name).and_then(|t| t.render(&context));
-            match rendered {
+        for name in candidates {
+            // A name without a template is the next candidate's turn, not an error.
+            let Ok(template) = self.env.get_template(&name) else { continue };
+            match template.render(&context) {
                 Ok(text) => return Some(tidy(&text)),
                 Err(e) => tracing::debug!(template = %name, "response template did not render: {e}"),
             }
@@ -214,11 +210,6 @@ fn state_attr(state: &minijinja::State, entity_id: String, attribute: String) ->
         .and_then(|a| a.get_attr(&attribute).ok())
         .filter(|v| !v.is_undefined())
         .unwrap_or(Jinja::from(()))
-}
-
-/// A number as people read it: `5`, `21.5`.
-pub fn number_text(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 /// A length as words in `language`: "5 minutes and 20 seconds", "1 Stunde und 3 Minuten".
@@ -250,7 +241,7 @@ pub fn slots_json(
         .map(|(k, v)| {
             let text = match v {
                 crate::intent::SlotValue::Text(t) => t.clone(),
-                crate::intent::SlotValue::Number(n) => number_text(*n),
+                crate::intent::SlotValue::Number(n) => crate::intent::numbers::format(*n),
             };
             (k.clone(), Value::String(text))
         })
@@ -380,6 +371,10 @@ mod tests {
         assert_eq!(duration_text(3_661, Language::En), "1 hour, 1 minute and 1 second");
         assert_eq!(duration_text(300, Language::En), "5 minutes");
         assert_eq!(duration_text(0, Language::En), "0 seconds");
-        assert_eq!((number_text(5.0), number_text(21.5)), ("5".to_owned(), "21.5".to_owned()));
+        let slots = [("minutes", crate::intent::SlotValue::Number(5.0)), ("t", crate::intent::SlotValue::Number(21.5))]
+            .map(|(k, v)| (k.to_owned(), v))
+            .into();
+        let text = slots_json(&slots);
+        assert_eq!((text["minutes"].as_str(), text["t"].as_str()), (Some("5"), Some("21.5")));
     }
 }

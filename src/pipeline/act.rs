@@ -30,7 +30,7 @@ pub fn wake_words(model: &str) -> Vec<String> {
 }
 
 /// Letters and digits of `word`, lowercased.
-fn bare(word: &str) -> String {
+pub(super) fn bare(word: &str) -> String {
     word.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 

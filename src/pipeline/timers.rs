@@ -8,7 +8,7 @@
 //! ringing when it hears a stop word (or any timer-cancelling intent). The next ring waits
 //! until that utterance has been handled, so the ring itself is never taken for speech.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -32,11 +32,7 @@ const STOP_WORDS: [&str; 12] =
 
 /// True when `text` is a stop word on its own ("Stop.", "stop it", "Stopp!").
 pub fn is_stop(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split_whitespace()
-        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect())
-        .filter(|w: &String| !w.is_empty())
-        .collect();
+    let words: Vec<String> = text.split_whitespace().map(super::act::bare).filter(|w| !w.is_empty()).collect();
     !words.is_empty()
         && words.len() <= 3
         && words.iter().any(|w| STOP_WORDS.contains(&w.as_str()))
@@ -48,8 +44,6 @@ pub fn is_stop(text: &str) -> bool {
 /// What the ringer and the DSP thread share about the ringing.
 #[derive(Debug, Default)]
 pub struct Ring {
-    /// Some timer rings.
-    pub ringing: AtomicBool,
     /// Set by the ringer: listen for "stop" now (no wake word). The DSP thread clears it when it
     /// starts the capture.
     pub ear: AtomicBool,
@@ -64,8 +58,6 @@ pub struct TimerService {
     bridge: MqttBridge,
     /// Shared with the DSP thread.
     pub ring: Arc<Ring>,
-    /// Ids of events published, for the log.
-    published: AtomicU64,
 }
 
 /// A timer request's outcome as an answer: the template to render and its context.
@@ -79,12 +71,7 @@ pub struct TimerAnswer {
 impl TimerService {
     /// No timers yet; rings for at most `ring_limit`.
     pub fn new(bridge: MqttBridge, ring_limit: Duration) -> TimerService {
-        TimerService {
-            timers: Mutex::new(Timers::new(ring_limit)),
-            bridge,
-            ring: Arc::default(),
-            published: AtomicU64::new(0),
-        }
+        TimerService { timers: Mutex::new(Timers::new(ring_limit)), bridge, ring: Arc::default() }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Timers> {
@@ -144,14 +131,12 @@ impl TimerService {
         let now = Instant::now();
         let events = self.lock().stop_ringing(now);
         self.publish(&events, now);
-        let stopped = !events.is_empty();
-        self.ring.ringing.store(self.lock().ringing(), Ordering::Release);
-        stopped
+        !events.is_empty()
     }
 
     /// Whether a timer rings now.
     pub fn ringing(&self) -> bool {
-        self.ring.ringing.load(Ordering::Acquire)
+        self.lock().ringing()
     }
 
     /// Each event on `hearth/<site>/timer` (QoS 1, queued through outages), then the list on
@@ -165,7 +150,6 @@ impl TimerService {
             tracing::info!(event = event.kind.as_str(), id = event.timer.id, "timer");
             // Not awaited: the broker's acknowledgement is the outbox's business.
             drop(self.bridge.publish(topic.clone(), event.to_json().to_string()));
-            self.published.fetch_add(1, Ordering::Relaxed);
         }
         let list: Vec<Value> = self.lock().list(now).iter().map(TimerInfo::to_json).collect();
         self.bridge.set_timers(&Value::from(list));
@@ -181,20 +165,19 @@ impl TimerService {
         language: Language,
     ) {
         let mut next_ring = Instant::now();
+        let mut was_ringing = false;
         while !stop.load(Ordering::Acquire) {
             let now = Instant::now();
-            let (events, ringing, deadline, names) = {
+            let (events, ringing, deadline) = {
                 let mut timers = self.lock();
                 let events = timers.tick(now);
-                let names: Vec<Option<String>> =
-                    timers.list(now).into_iter().filter(|t| t.state == TimerState::Ringing).map(|t| t.name).collect();
-                (events, timers.ringing(), timers.next_deadline(), names)
+                (events, timers.ringing(), timers.next_deadline())
             };
             self.publish(&events, now);
-            let was_ringing = self.ring.ringing.swap(ringing, Ordering::AcqRel);
             if ringing && !was_ringing {
                 next_ring = now;
             }
+            was_ringing = ringing;
             if !ringing {
                 self.ring.ear.store(false, Ordering::Release);
             }
@@ -202,7 +185,8 @@ impl TimerService {
             // Without a speaker there is no ring to hear and no pause to say "stop" in: the
             // events still go out, and the ring limit ends the ringing.
             if ringing && output.is_audible() && !busy && now >= next_ring && !self.ring.ear.load(Ordering::Acquire) {
-                let name = names.into_iter().flatten().next();
+                let name =
+                    self.lock().list(now).into_iter().filter(|t| t.state == TimerState::Ringing).find_map(|t| t.name);
                 let text = answers.error(language, "timer_finished", &json!({ "name": name })).unwrap_or_default();
                 output.queue(ring_sound(voice, &text, language));
                 // Once it has been heard, the microphone listens for "stop".
