@@ -627,7 +627,14 @@ fn player_thread(device: &str, shared: &Shared, ready: mpsc::SyncSender<Result<S
             Sound::Tone(tone) => {
                 tones.iter().find(|(t, _)| *t == tone).map(|(_, s)| Arc::clone(s)).unwrap_or_else(|| Arc::from([]))
             }
-            Sound::Pcm { samples, rate: from } => resample_linear(&samples, from, rate).into(),
+            Sound::Pcm { mut samples, rate: from } => {
+                let resampled = resample_linear(&samples, from, rate);
+                // The copy at the voice's own rate is not needed any more: wiped too.
+                if let Some(own) = Arc::get_mut(&mut samples) {
+                    own.fill(0.0);
+                }
+                resampled.into()
+            }
         };
         let (result, interrupted_by) = play_once(&speaker, Arc::clone(&samples), length, shared);
         // Spoken audio is wiped once heard (tones are shared and stay).
