@@ -18,18 +18,6 @@ use support::speaker::{self, FakeSpeaker};
 const TIMER: &str = "hearth/kitchen/timer";
 const INTENT: &str = "hearth/kitchen/intent";
 
-fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    while let Ok(line) = lines.recv_timeout(Duration::from_secs(60)) {
-        let found = line.contains(needle);
-        seen.push(line);
-        if found {
-            break;
-        }
-    }
-    seen
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the test environment (models, intents data): run scripts/test"]
 async fn a_spoken_timer_is_answered_rings_and_stops_on_stop_without_the_wake_word() {
@@ -62,15 +50,12 @@ async fn a_spoken_timer_is_answered_rings_and_stops_on_stop_without_the_wake_wor
         .stderr(Stdio::piped());
     mic.attach(&mut cmd);
     let mut child = cmd.spawn().expect("start hearth");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (seen, lines) = tokio::task::spawn_blocking(move || (wait_for_line(&lines, "listening"), lines)).await.unwrap();
+    let lines = support::stderr_lines(&mut child);
+    let (seen, lines) = tokio::task::spawn_blocking(move || {
+        (support::wait_for_line(&lines, "listening", Duration::from_secs(60)), lines)
+    })
+    .await
+    .unwrap();
     assert!(seen.iter().any(|l| l.contains("speaker open")), "{}", seen.join("\n"));
 
     let command = support::espeak("hey jarvis, set a timer for two seconds", "en-us", 150, &dir.path().join("c.wav"));

@@ -407,28 +407,13 @@ fn start_on_stdin(config: &Path) -> (std::process::Child, std::sync::mpsc::Recei
         .stderr(Stdio::piped())
         .spawn()
         .expect("start hearth");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, rx)
+    let lines = support::stderr_lines(&mut child);
+    (child, lines)
 }
 
 /// Waits for a stderr line containing `needle`; returns every line seen so far.
 fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str) -> Vec<String> {
-    let mut seen = Vec::new();
-    while let Ok(line) = lines.recv_timeout(mosquitto::WAIT) {
-        let hit = line.contains(needle);
-        seen.push(line);
-        if hit {
-            return seen;
-        }
-    }
-    panic!("hearth never logged {needle:?}:\n{}", seen.join("\n"));
+    support::wait_for_line(lines, needle, mosquitto::WAIT)
 }
 
 fn raw_s16le(file: &Path) -> Vec<u8> {
@@ -539,14 +524,7 @@ async fn microphone_capture_through_cpal_end_to_end() {
         .stderr(Stdio::piped());
     mic.attach(&mut cmd);
     let mut child = cmd.spawn().expect("start hearth");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let lines = support::stderr_lines(&mut child);
     let (seen, lines) = tokio::task::spawn_blocking(move || (wait_for_line(&lines, "listening"), lines)).await.unwrap();
     assert!(seen.iter().any(|l| l.contains("hearth_test_mic")), "{}", seen.join("\n"));
 

@@ -412,3 +412,35 @@ pub fn concat(parts: &[&Path], gap_secs: f64, out: &Path) -> PathBuf {
     let (rate, channels) = format.expect("at least one part");
     write_wav(out, &all, rate, channels)
 }
+
+/// The child's standard error (which must be piped), line by line as it comes, read by a thread
+/// of its own so the child never blocks on a full pipe.
+pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let stderr = child.stderr.take().expect("the child's stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// Waits for a line of `lines` containing `needle` (each line within `timeout`); returns every
+/// line seen so far. Panics with them if none comes.
+pub fn wait_for_line(
+    lines: &std::sync::mpsc::Receiver<String>,
+    needle: &str,
+    timeout: std::time::Duration,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Ok(line) = lines.recv_timeout(timeout) {
+        let hit = line.contains(needle);
+        seen.push(line);
+        if hit {
+            return seen;
+        }
+    }
+    panic!("hearth never logged {needle:?}:\n{}", seen.join("\n"));
+}
